@@ -1,0 +1,112 @@
+# mod_condcache: build, test, run, install.
+#
+#   make            build the module with apxs
+#   make run        start httpd on 127.0.0.1:8080 with the example site
+#   make stop       stop it
+#   make test       install what is missing, then every test (see README)
+#   make install    install the module (DESTDIR honoured) and the Debian
+#                   condcache.load / condcache.conf
+#
+# Nothing here writes outside the tree but 'make install' and, when run as
+# root, the packages and the test user that 'make test' needs.
+
+APXS     ?= apxs
+CC       ?= cc
+PORT     ?= 8080
+WARN     ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CI_WARN  ?= $(WARN) -Werror
+
+SRCS     = mod_condcache.c cc_etag.c cc_date.c cc_precond.c cc_digest.c
+LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c
+HDRS     = mod_condcache.h
+UNITS    = etag date precond digest
+
+APR_CFLAGS = $(shell pkg-config --cflags apr-1 2>/dev/null)
+APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+
+MODULE   = .libs/mod_condcache.so
+
+.PHONY: all build run stop test check unit unit-asan itest deps install \
+        clean
+
+all: build
+
+build: $(MODULE)
+
+$(MODULE): $(SRCS) $(HDRS)
+	$(APXS) -c $(foreach w,$(WARN),-Wc,$(w)) -lxxhash $(SRCS)
+
+# --- C unit tests, TAP through prove ----------------------------------
+
+tests/bin/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
+	@mkdir -p tests/bin
+	$(CC) -g -O1 $(WARN) -Werror -I. $(APR_CFLAGS) -o $@ $< $(LIBSRCS) \
+	    $(CHECK_LIBS) -lxxhash $(APR_LIBS)
+
+tests/bin-asan/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
+	@mkdir -p tests/bin-asan
+	$(CC) -g -O1 $(SAN) $(WARN) -Werror -I. $(APR_CFLAGS) -o $@ $< \
+	    $(LIBSRCS) $(CHECK_LIBS) -lxxhash $(APR_LIBS)
+
+unit: $(UNITS:%=tests/bin/test_%)
+	prove --exec '' $^
+
+# Check forks a child per test; the sanitizers watch each child.
+unit-asan: $(UNITS:%=tests/bin-asan/test_%)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    prove --exec '' $^
+
+# --- Apache::Test ------------------------------------------------------
+
+t/TEST: t/TEST.PL
+	cd t && perl TEST.PL -apxs $$(command -v $(APXS))
+
+itest: build t/TEST
+	cd t && ./TEST -clean >/dev/null && ./TEST -apxs $$(command -v $(APXS))
+
+# --- everything, as CI runs it ------------------------------------------
+
+deps:
+	@sh tools/deps.sh
+
+# 'check' is every test with the warnings fatal; 'test' installs what is
+# missing first and, as root, runs 'check' as an unprivileged user
+# (Apache::Test will not start httpd as root).
+check:
+	$(MAKE) build WARN='$(CI_WARN)'
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) itest
+
+test: deps
+	@sh tools/as-user.sh $(MAKE) check
+
+# --- a local server with the example site -------------------------------
+
+run: build
+	@sh example/run.sh start $(PORT)
+
+stop:
+	@sh example/run.sh stop $(PORT)
+
+# --- install ------------------------------------------------------------
+
+install: build
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) \
+	    -n condcache mod_condcache.la
+	install -d $(DESTDIR)/etc/apache2/mods-available
+	sed 's|@LIBEXECDIR@|'"$$($(APXS) -q LIBEXECDIR)"'|' debian/condcache.load \
+	    > $(DESTDIR)/etc/apache2/mods-available/condcache.load
+	install -m 644 debian/condcache.conf \
+	    $(DESTDIR)/etc/apache2/mods-available/condcache.conf
+
+clean:
+	rm -rf .libs *.la *.lo *.slo *.o tests/bin tests/bin-asan
+	-cd t && [ -x TEST ] && ./TEST -clean >/dev/null 2>&1
+	rm -f t/TEST
+	-sh example/run.sh stop $(PORT) >/dev/null 2>&1
+	rm -rf example/run

@@ -1,0 +1,157 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * cc_digest.c: the body digest (XXH3-128 from libxxhash) and the entity
+ * tags mod_condcache generates.  A generated tag holds only lowercase hex
+ * digits and '-', so it never needs escaping and never holds a backslash
+ * (CONFORMANCE.md 1.1).
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+#include <xxhash.h>
+
+#include "mod_condcache.h"
+
+#define CC_READ_CHUNK (64 * 1024)
+
+struct cc_digest_ctx {
+    XXH3_state_t *state;
+};
+
+static apr_status_t cc_digest_cleanup(void *data);
+static void cc_hex(char *out, const unsigned char *in, apr_size_t len);
+
+static apr_status_t cc_digest_cleanup(void *data)
+{
+    XXH3_freeState(data);
+    return APR_SUCCESS;
+}
+
+cc_digest_ctx *cc_digest_create(apr_pool_t *p)
+{
+    cc_digest_ctx *ctx = apr_palloc(p, sizeof(*ctx));
+
+    ctx->state = XXH3_createState();
+    if (!ctx->state) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, ctx->state, cc_digest_cleanup,
+                              apr_pool_cleanup_null);
+    XXH3_128bits_reset(ctx->state);
+    return ctx;
+}
+
+void cc_digest_update(cc_digest_ctx *ctx, const void *data, apr_size_t len)
+{
+    XXH3_128bits_update(ctx->state, data, len);
+}
+
+void cc_digest_final(cc_digest_ctx *ctx, unsigned char out[CC_DIGEST_LEN])
+{
+    XXH128_canonical_t c;
+
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(ctx->state));
+    memcpy(out, c.digest, CC_DIGEST_LEN);
+}
+
+apr_status_t cc_digest_file(apr_file_t *f, apr_pool_t *p,
+                            unsigned char out[CC_DIGEST_LEN])
+{
+    apr_pool_t *tmp;
+    cc_digest_ctx *ctx;
+    char *buf;
+    apr_off_t start = 0;
+    apr_status_t rv;
+
+    rv = apr_pool_create(&tmp, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    ctx = cc_digest_create(tmp);
+    buf = apr_palloc(tmp, CC_READ_CHUNK);
+    rv = ctx ? apr_file_seek(f, APR_SET, &start) : APR_ENOMEM;
+    while (rv == APR_SUCCESS) {
+        apr_size_t n = CC_READ_CHUNK;
+
+        rv = apr_file_read(f, buf, &n);
+        if (n) {
+            cc_digest_update(ctx, buf, n);
+        }
+    }
+    if (rv == APR_EOF) {
+        cc_digest_final(ctx, out);
+        rv = APR_SUCCESS;
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+static void cc_hex(char *out, const unsigned char *in, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        *out++ = hex[in[i] >> 4];
+        *out++ = hex[in[i] & 0x0f];
+    }
+    *out = '\0';
+}
+
+const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields)
+{
+    char digest[2 * CC_DIGEST_LEN + 1];
+    const char *parts[4];
+    const char *tag;
+    int n = 0, i;
+
+    if (fields->bits & CC_ETAG_DIGEST) {
+        cc_hex(digest, fields->digest, CC_DIGEST_LEN);
+        parts[n++] = digest;
+    }
+    else {
+        if (fields->bits & CC_ETAG_INODE) {
+            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
+                                      (apr_uint64_t)fields->inode);
+        }
+        if (fields->bits & CC_ETAG_SIZE) {
+            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
+                                      (apr_uint64_t)fields->size);
+        }
+        if (fields->bits & CC_ETAG_MTIME) {
+            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
+                                      (apr_uint64_t)fields->mtime);
+        }
+    }
+    if (n == 0) {
+        return NULL;
+    }
+    if (fields->salt) {
+        parts[n++] = apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT,
+                                  (apr_uint64_t)XXH3_64bits(
+                                      fields->salt, strlen(fields->salt)));
+    }
+    tag = parts[0];
+    for (i = 1; i < n; i++) {
+        tag = apr_pstrcat(p, tag, "-", parts[i], NULL);
+    }
+    return apr_pstrcat(p, fields->weak ? "W/\"" : "\"", tag, "\"", NULL);
+}

@@ -1,0 +1,788 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_condcache: validators and conditional requests done right.
+ *
+ *   CondCache             On|Off                    act in this scope
+ *   CondCacheETag         [+|-]INode|MTime|Size|Digest ... | All | None
+ *                                                   what a file's tag is
+ *                                                   made of (MTime Size)
+ *   CondCacheETagSalt     string                    mixed into every tag
+ *   CondCacheLastModified On|Off                    send Last-Modified (On)
+ *
+ * A fixups hook, which runs after authentication, authorization and the
+ * mapping of the request to a file, gives a static file its validators
+ * and evaluates the preconditions exactly as RFC 9110 section 13.2.2
+ * orders them.  A 412 is answered right there; a 304 is sent by this
+ * module's handler, so that the output filters any other module inserts
+ * (mod_headers, mod_expires) see the 304 as they see httpd's own.  When
+ * the request goes on, the preconditions already decided are taken out of
+ * the request, so that the default handler's ap_meets_conditions() (which
+ * gets some of the RFC's precedence rules wrong, and would compare against
+ * the core's FileETag tag) cannot contradict the decision; a filter puts
+ * this module's validators back on the response in place of the core's.
+ *
+ * This file is httpd glue only; the protocol lives in cc_*.c.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "mod_condcache.h"
+
+module AP_MODULE_DECLARE_DATA condcache_module;
+
+#define CONDCACHE_UNSET (-1)
+
+/* per-directory configuration; every field has an unset state */
+typedef struct {
+    int enabled;
+    int etag_set;        /* absolute CC_ETAG_* bits, or CONDCACHE_UNSET */
+    int etag_add;        /* relative +Keyword and -Keyword */
+    int etag_del;
+    const char *salt;    /* NULL unset, "" no salt */
+    int last_modified;
+} condcache_dir_conf;
+
+/* Defaults, in one place. */
+static const condcache_dir_conf condcache_defaults = {
+    0,                              /* CondCache Off */
+    CC_ETAG_MTIME | CC_ETAG_SIZE,   /* never the inode: a farm agrees */
+    0,
+    0,
+    "",                             /* no salt */
+    1                               /* CondCacheLastModified On */
+};
+
+#define CONDCACHE_VAL(c, f) \
+    ((c)->f != CONDCACHE_UNSET ? (c)->f : condcache_defaults.f)
+#define CONDCACHE_MERGE(b, o, f) \
+    ((o)->f != CONDCACHE_UNSET ? (o)->f : (b)->f)
+
+/* per-request state */
+typedef struct {
+    const char *etag;          /* the tag of the current representation */
+    const char *last_modified; /* its Last-Modified, formatted */
+    int not_modified;          /* condcache_handler sends a 304 */
+    apr_table_t *headers_in;   /* the client's fields, put back for logs */
+} condcache_req;
+
+/* Digests of files, per (device, inode, size, mtime): one per child
+ * process, bounded, shared by its threads.
+ */
+#define CONDCACHE_DIGESTS_MAX 4096
+
+typedef struct {
+    apr_uint64_t dev;
+    apr_uint64_t ino;
+    apr_int64_t size;
+    apr_int64_t mtime;
+} condcache_file_key;
+
+static struct {
+    apr_pool_t *parent;
+    apr_pool_t *pool;
+    apr_hash_t *map;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;
+#endif
+} condcache_digests;
+
+static ap_filter_rec_t *condcache_validators_filter_handle;
+
+static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
+static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
+                                      void *addv);
+static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
+                                      const char *args);
+static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+static int condcache_etag_bits(const condcache_dir_conf *conf);
+static int condcache_already_decided(const request_rec *r);
+static int condcache_serves_file(request_rec *r);
+static const char *condcache_pass(request_rec *r, cc_method *method,
+                                  int *exists);
+static const unsigned char *condcache_file_digest(request_rec *r);
+static void condcache_validators(request_rec *r,
+                                 const condcache_dir_conf *conf,
+                                 int exists, condcache_req *ctx,
+                                 cc_precond_in *in);
+static void condcache_strip(request_rec *r, condcache_req *ctx,
+                            cc_range range);
+static void condcache_note(request_rec *r, const char *decision,
+                           const char *reason);
+static int condcache_fixups(request_rec *r);
+static int condcache_handler(request_rec *r);
+static apr_status_t condcache_validators_filter(ap_filter_t *f,
+                                                apr_bucket_brigade *bb);
+static int condcache_log_transaction(request_rec *r);
+static apr_status_t condcache_digests_reset(void);
+static void condcache_child_init(apr_pool_t *p, server_rec *s);
+static void condcache_register_hooks(apr_pool_t *p);
+
+/* ---------------------------------------------------------------------
+ * Configuration
+ */
+
+static void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    condcache_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->enabled = CONDCACHE_UNSET;
+    conf->etag_set = CONDCACHE_UNSET;
+    conf->last_modified = CONDCACHE_UNSET;
+    return conf;
+}
+
+static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
+                                      void *addv)
+{
+    const condcache_dir_conf *base = basev, *add = addv;
+    condcache_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->enabled = CONDCACHE_MERGE(base, add, enabled);
+    conf->last_modified = CONDCACHE_MERGE(base, add, last_modified);
+    conf->salt = add->salt ? add->salt : base->salt;
+
+    /* CondCacheETag as FileETag: an absolute list replaces the parent's,
+     * +Keyword and -Keyword change it.
+     */
+    if (add->etag_set != CONDCACHE_UNSET) {
+        conf->etag_set = add->etag_set;
+        conf->etag_add = add->etag_add;
+        conf->etag_del = add->etag_del;
+    }
+    else {
+        conf->etag_set = base->etag_set;
+        conf->etag_add = (base->etag_add & ~add->etag_del) | add->etag_add;
+        conf->etag_del = (base->etag_del & ~add->etag_add) | add->etag_del;
+    }
+    return conf;
+}
+
+static int condcache_etag_bits(const condcache_dir_conf *conf)
+{
+    return (CONDCACHE_VAL(conf, etag_set) | conf->etag_add)
+           & ~conf->etag_del;
+}
+
+static const struct {
+    const char *name;
+    int bits;
+} condcache_etag_keywords[] = {
+    { "INode",  CC_ETAG_INODE },
+    { "MTime",  CC_ETAG_MTIME },
+    { "Size",   CC_ETAG_SIZE },
+    { "Digest", CC_ETAG_DIGEST },
+    { "All",    CC_ETAG_ALL },
+    { "None",   0 },
+};
+
+static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
+                                      const char *args)
+{
+    condcache_dir_conf *conf = dconf;
+    int set = 0, add = 0, del = 0, absolute = 0, relative = 0, none = 0;
+    const char *word;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        const char *name = word;
+        apr_size_t i;
+        int *target = &set;
+
+        if (*word == '+' || *word == '-') {
+            target = *word == '+' ? &add : &del;
+            name++;
+            relative = 1;
+        }
+        else {
+            absolute = 1;
+        }
+        for (i = 0; i < sizeof(condcache_etag_keywords)
+                        / sizeof(condcache_etag_keywords[0]); i++) {
+            if (!strcasecmp(name, condcache_etag_keywords[i].name)) {
+                break;
+            }
+        }
+        if (i == sizeof(condcache_etag_keywords)
+                 / sizeof(condcache_etag_keywords[0])) {
+            return apr_psprintf(cmd->pool, "%s: unknown keyword '%s' "
+                                "(INode, MTime, Size, Digest, All or None, "
+                                "each optionally with + or -)",
+                                cmd->cmd->name, word);
+        }
+        if (!strcasecmp(name, "None")) {
+            if (target != &set) {
+                return apr_psprintf(cmd->pool, "%s: '%s' cannot be "
+                                    "relative", cmd->cmd->name, word);
+            }
+            none = 1;
+        }
+        *target |= condcache_etag_keywords[i].bits;
+    }
+    if (!absolute && !relative) {
+        return apr_psprintf(cmd->pool, "%s needs at least one keyword",
+                            cmd->cmd->name);
+    }
+    if (absolute && relative) {
+        return apr_psprintf(cmd->pool, "%s: keywords with and without "
+                            "+ or - cannot be mixed", cmd->cmd->name);
+    }
+    if (none && set) {
+        return apr_psprintf(cmd->pool, "%s: 'None' cannot be combined "
+                            "with other keywords", cmd->cmd->name);
+    }
+    conf->etag_set = absolute ? set : CONDCACHE_UNSET;
+    conf->etag_add = add;
+    conf->etag_del = del;
+    return NULL;
+}
+
+static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    condcache_dir_conf *conf = dconf;
+
+    (void)cmd;
+    conf->salt = arg;
+    return NULL;
+}
+
+static const command_rec condcache_cmds[] = {
+    AP_INIT_FLAG("CondCache", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "Answer conditional requests and set validators in this "
+                 "scope"),
+    AP_INIT_RAW_ARGS("CondCacheETag", condcache_set_etag, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "What the entity-tag of a file is made of: INode, "
+                     "MTime, Size, Digest, All or None"),
+    AP_INIT_TAKE1("CondCacheETagSalt", condcache_set_salt, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "A string mixed into every entity-tag of the scope"),
+    AP_INIT_FLAG("CondCacheLastModified", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "Send Last-Modified, never later than Date"),
+    { NULL }
+};
+
+/* ---------------------------------------------------------------------
+ * Which requests the fixup decides
+ */
+
+/* RFC 9110 13.2.1 and CONFORMANCE.md 2.4: a subrequest, an error document
+ * or a request whose preconditions an earlier request of the same chain
+ * already evaluated does not evaluate them again.
+ */
+static int condcache_already_decided(const request_rec *r)
+{
+    const request_rec *p;
+
+    if (r->main) {
+        return 1;
+    }
+    for (p = r->prev; p; p = p->prev) {
+        if (p->status != HTTP_OK || apr_table_get(p->notes, "condcache")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The response will be the file's bytes, sent by the default handler:
+ * no other handler (CGI, PHP, mod_lua, a proxy), not a legacy handler
+ * named by a magic media type, and no filter that rewrites the content
+ * known at this point (AddOutputFilter, SetOutputFilter).
+ */
+static int condcache_serves_file(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *type = r->content_type;
+    ap_filter_t *f;
+
+    if (r->handler && *r->handler && strcmp(r->handler, "default-handler")
+        && strcmp(r->handler, "dav-handler")) {
+        return 0;
+    }
+    if (!r->handler && type
+        && (!strncasecmp(type, "application/x-httpd-", 20)
+            || !strncasecmp(type, "httpd/", 6)
+            || !strncasecmp(type, "text/x-server-parsed-html", 25))) {
+        return 0;
+    }
+    if (core->output_filters && *core->output_filters) {
+        return 0;
+    }
+    for (f = r->output_filters; f && f != r->proto_output_filters;
+         f = f->next) {
+        if (f->frec->ftype < AP_FTYPE_CONTENT_SET
+            && f->frec != condcache_validators_filter_handle) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* NULL when the preconditions of this request are the fixup's to decide,
+ * else why not.
+ */
+static const char *condcache_pass(request_rec *r, cc_method *method,
+                                  int *exists)
+{
+    *exists = r->finfo.filetype == APR_REG;
+
+    switch (r->method_number) {
+    case M_GET:
+        /* GET and HEAD: the default handler sends the file */
+        if (!*exists) {
+            return "not-a-file";
+        }
+        *method = r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
+        return condcache_serves_file(r) ? NULL : "not-static";
+    case M_PUT:
+    case M_DELETE:
+        /* mod_dav writes the file: its validators are known before the
+         * method runs (RFC 9110 13.2.1).  A DELETE of nothing is a 404
+         * and a PUT into a missing directory a 409: ignore both.
+         */
+        *method = CC_METHOD_OTHER;
+        if (!r->handler || strcmp(r->handler, "dav-handler")) {
+            return "method";
+        }
+        if (*exists) {
+            return NULL;
+        }
+        if (r->method_number == M_PUT && r->finfo.filetype == APR_NOFILE
+            && r->filename) {
+            apr_finfo_t dir;
+            char *parent = ap_make_dirstr_parent(r->pool, r->filename);
+
+            if (apr_stat(&dir, parent, APR_FINFO_TYPE, r->pool)
+                    == APR_SUCCESS && dir.filetype == APR_DIR) {
+                return NULL;
+            }
+        }
+        return "not-a-file";
+    default:
+        return "method";
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Validators
+ */
+
+static apr_status_t condcache_digests_reset(void)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    if (condcache_digests.pool) {
+        apr_pool_destroy(condcache_digests.pool);
+    }
+    rv = apr_pool_create(&condcache_digests.pool, condcache_digests.parent);
+    if (rv == APR_SUCCESS) {
+        condcache_digests.map = apr_hash_make(condcache_digests.pool);
+    }
+    else {
+        condcache_digests.pool = NULL;
+        condcache_digests.map = NULL;
+    }
+    return rv;
+}
+
+/* The digest of r->filename, from the cache or read once; NULL when the
+ * file cannot be read or changed while it was read.
+ */
+static const unsigned char *condcache_file_digest(request_rec *r)
+{
+    condcache_file_key key;
+    unsigned char *digest = NULL, *stored;
+    condcache_file_key *stored_key;
+    apr_file_t *f;
+    apr_finfo_t after;
+    apr_status_t rv;
+
+    memset(&key, 0, sizeof(key));
+    key.dev = (apr_uint64_t)r->finfo.device;
+    key.ino = (apr_uint64_t)r->finfo.inode;
+    key.size = r->finfo.size;
+    key.mtime = r->finfo.mtime;
+
+#if APR_HAS_THREADS
+    if (condcache_digests.mutex) {
+        apr_thread_mutex_lock(condcache_digests.mutex);
+    }
+#endif
+    if (condcache_digests.map) {
+        stored = apr_hash_get(condcache_digests.map, &key, sizeof(key));
+        if (stored) {
+            digest = apr_pmemdup(r->pool, stored, CC_DIGEST_LEN);
+        }
+    }
+#if APR_HAS_THREADS
+    if (condcache_digests.mutex) {
+        apr_thread_mutex_unlock(condcache_digests.mutex);
+    }
+#endif
+    if (digest) {
+        return digest;
+    }
+
+    digest = apr_palloc(r->pool, CC_DIGEST_LEN);
+    rv = apr_file_open(&f, r->filename, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                       0, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = cc_digest_file(f, r->pool, digest);
+        if (rv == APR_SUCCESS) {
+            rv = apr_file_info_get(&after, APR_FINFO_SIZE | APR_FINFO_MTIME,
+                                   f);
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                      "CC00001: cannot read %s for its digest", r->filename);
+        return NULL;
+    }
+    if (after.size != r->finfo.size || after.mtime != r->finfo.mtime) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CC00002: %s changed while its digest was taken",
+                      r->filename);
+        return NULL;
+    }
+
+#if APR_HAS_THREADS
+    if (condcache_digests.mutex) {
+        apr_thread_mutex_lock(condcache_digests.mutex);
+    }
+#endif
+    if (condcache_digests.map
+        && apr_hash_count(condcache_digests.map) >= CONDCACHE_DIGESTS_MAX) {
+        condcache_digests_reset();
+    }
+    if (condcache_digests.map) {
+        stored_key = apr_pmemdup(condcache_digests.pool, &key, sizeof(key));
+        stored = apr_pmemdup(condcache_digests.pool, digest, CC_DIGEST_LEN);
+        apr_hash_set(condcache_digests.map, stored_key, sizeof(key), stored);
+    }
+#if APR_HAS_THREADS
+    if (condcache_digests.mutex) {
+        apr_thread_mutex_unlock(condcache_digests.mutex);
+    }
+#endif
+    return digest;
+}
+
+/* The validators of the file r maps to, into ctx and the evaluator's
+ * input.  Last-Modified is clamped to Date and cut to whole seconds
+ * (RFC 9110 8.8.2.1).
+ */
+static void condcache_validators(request_rec *r,
+                                 const condcache_dir_conf *conf,
+                                 int exists, condcache_req *ctx,
+                                 cc_precond_in *in)
+{
+    cc_etag_fields fields;
+    apr_time_t mtime;
+    char *date;
+
+    in->exists = exists;
+    in->date = apr_time_from_sec(apr_time_sec(r->request_time));
+    if (!exists) {
+        return;
+    }
+
+    mtime = r->finfo.mtime < r->request_time ? r->finfo.mtime
+                                             : r->request_time;
+    if (CONDCACHE_VAL(conf, last_modified)) {
+        in->has_last_modified = 1;
+        in->last_modified = apr_time_from_sec(apr_time_sec(mtime));
+        date = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+        cc_date_format(date, in->last_modified);
+        ctx->last_modified = date;
+    }
+
+    memset(&fields, 0, sizeof(fields));
+    fields.bits = (unsigned int)condcache_etag_bits(conf);
+    fields.inode = r->finfo.inode;
+    fields.size = r->finfo.size;
+    fields.mtime = r->finfo.mtime;
+    fields.salt = conf->salt && *conf->salt ? conf->salt : NULL;
+    if (fields.bits & CC_ETAG_DIGEST) {
+        fields.digest = condcache_file_digest(r);
+        if (!fields.digest) {
+            return;
+        }
+    }
+    else if (fields.bits & CC_ETAG_MTIME) {
+        /* as httpd's ap_make_etag(): a file changed within the last
+         * second may change again with the same mtime, so its tag is weak
+         */
+        fields.weak = r->request_time - r->finfo.mtime
+                      < apr_time_from_sec(1);
+    }
+    ctx->etag = cc_etag_make(r->pool, &fields);
+    in->etag = ctx->etag;
+}
+
+/* ---------------------------------------------------------------------
+ * The fixup: decide before the handler runs
+ */
+
+static void condcache_note(request_rec *r, const char *decision,
+                           const char *reason)
+{
+    const char *note = apr_pstrcat(r->pool, decision, " ", reason, NULL);
+
+    apr_table_setn(r->notes, "condcache", note);
+    if (APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "condcache: %s %s: %s", r->method, r->uri, note);
+    }
+}
+
+/* Take out the preconditions already decided, and resolve If-Range, so
+ * that no later check (ap_meets_conditions, the byterange filter, mod_dav)
+ * sees them.  The client's fields are put back before the request is
+ * logged.
+ */
+static void condcache_strip(request_rec *r, condcache_req *ctx,
+                            cc_range range)
+{
+    static const char *const fields[] = {
+        "If-Match", "If-None-Match", "If-Modified-Since",
+        "If-Unmodified-Since", "If-Range"
+    };
+    apr_size_t i;
+
+    ctx->headers_in = r->headers_in;
+    r->headers_in = apr_table_copy(r->pool, r->headers_in);
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        apr_table_unset(r->headers_in, fields[i]);
+    }
+    if (range == CC_RANGE_IGNORE) {
+        apr_table_unset(r->headers_in, "Range");
+    }
+}
+
+static int condcache_fixups(request_rec *r)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    condcache_req *ctx;
+    cc_precond_in in;
+    cc_precond_out out;
+    const char *why;
+    int exists;
+
+    if (!CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
+        return DECLINED;
+    }
+    memset(&in, 0, sizeof(in));
+    why = condcache_pass(r, &in.method, &exists);
+    if (why) {
+        condcache_note(r, "pass", why);
+        return DECLINED;
+    }
+
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ap_set_module_config(r->request_config, &condcache_module, ctx);
+    condcache_validators(r, conf, exists, ctx, &in);
+
+    in.if_match = apr_table_getm(r->pool, r->headers_in, "If-Match");
+    in.if_none_match = apr_table_getm(r->pool, r->headers_in,
+                                      "If-None-Match");
+    in.if_modified_since = apr_table_getm(r->pool, r->headers_in,
+                                          "If-Modified-Since");
+    in.if_unmodified_since = apr_table_getm(r->pool, r->headers_in,
+                                            "If-Unmodified-Since");
+    in.if_range = apr_table_getm(r->pool, r->headers_in, "If-Range");
+    in.has_range = apr_table_get(r->headers_in, "Range") != NULL;
+    cc_precond_evaluate(&in, &out);
+
+    if (in.method != CC_METHOD_OTHER) {
+        /* the 200 and the 304 carry this module's validators; a write
+         * method's response must not carry those of the old state
+         */
+        if (ctx->etag) {
+            apr_table_setn(r->headers_out, "ETag", ctx->etag);
+        }
+        if (ctx->last_modified) {
+            apr_table_setn(r->headers_out, "Last-Modified",
+                           ctx->last_modified);
+        }
+    }
+
+    if (out.status == HTTP_PRECONDITION_FAILED) {
+        condcache_note(r, "412", out.reason);
+        return HTTP_PRECONDITION_FAILED;
+    }
+    if (out.status == HTTP_NOT_MODIFIED) {
+        condcache_note(r, "304", out.reason);
+        ctx->not_modified = 1;
+        return OK;
+    }
+    condcache_note(r, in.method == CC_METHOD_OTHER ? "proceed" : "200",
+                   out.reason);
+    condcache_strip(r, ctx, out.range);
+    if (in.method != CC_METHOD_OTHER) {
+        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
+                                    r, r->connection);
+    }
+    return OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The 304, and the validators of the 200
+ */
+
+/* Sends the 304 the fixup decided on, the way the default handler sends
+ * its own: through the output filters, so that the ones inserted for this
+ * request (mod_expires, mod_headers) give it the 200's header fields.
+ */
+static int condcache_handler(request_rec *r)
+{
+    condcache_req *ctx = ap_get_module_config(r->request_config,
+                                              &condcache_module);
+    apr_bucket_brigade *bb;
+    int rv;
+
+    if (!ctx || !ctx->not_modified) {
+        return DECLINED;
+    }
+    rv = ap_discard_request_body(r);
+    if (rv != OK) {
+        return rv;
+    }
+    r->status = HTTP_NOT_MODIFIED;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade_fchk(r, bb, "condcache: sending a 304");
+}
+
+/* The default handler set the core's ETag (FileETag) and Last-Modified:
+ * put this module's back, before any content filter (mod_include,
+ * mod_deflate) sees the response, exactly as if the handler had set them.
+ */
+static apr_status_t condcache_validators_filter(ap_filter_t *f,
+                                                apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    condcache_req *ctx = f->ctx;
+
+    if (r->status == HTTP_OK) {
+        if (ctx->etag) {
+            apr_table_setn(r->headers_out, "ETag", ctx->etag);
+            apr_table_unset(r->notes, "no-etag");
+        }
+        else {
+            apr_table_unset(r->headers_out, "ETag");
+        }
+        if (ctx->last_modified) {
+            apr_table_setn(r->headers_out, "Last-Modified",
+                           ctx->last_modified);
+        }
+        else {
+            apr_table_unset(r->headers_out, "Last-Modified");
+        }
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* The log shows the request as the client sent it. */
+static int condcache_log_transaction(request_rec *r)
+{
+    request_rec *rr;
+
+    for (rr = r; rr; rr = rr->next) {
+        condcache_req *ctx = ap_get_module_config(rr->request_config,
+                                                  &condcache_module);
+
+        if (ctx && ctx->headers_in) {
+            rr->headers_in = ctx->headers_in;
+        }
+    }
+    return DECLINED;
+}
+
+/* ---------------------------------------------------------------------
+ * Hooks
+ */
+
+static void condcache_child_init(apr_pool_t *p, server_rec *s)
+{
+    condcache_digests.parent = p;
+    if (condcache_digests_reset() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "CC00003: no memory for the digest cache");
+    }
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&condcache_digests.mutex,
+                                APR_THREAD_MUTEX_DEFAULT, p)
+            != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "CC00004: cannot create the digest cache mutex");
+        condcache_digests.map = NULL;
+    }
+#endif
+}
+
+static void condcache_register_hooks(apr_pool_t *p)
+{
+    /* after mod_dir has mapped a directory to its index file, and after
+     * mod_dav has claimed the request; fixups run after authorization
+     */
+    static const char *const before_us[] = { "mod_dir.c", "mod_dav.c",
+                                             NULL };
+
+    (void)p;
+    ap_hook_fixups(condcache_fixups, before_us, NULL, APR_HOOK_LAST);
+    ap_hook_handler(condcache_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(condcache_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
+    ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    condcache_validators_filter_handle =
+        ap_register_output_filter("CONDCACHE_VALIDATORS",
+                                  condcache_validators_filter, NULL,
+                                  (ap_filter_type)(AP_FTYPE_RESOURCE - 1));
+}
+
+AP_DECLARE_MODULE(condcache) = {
+    STANDARD20_MODULE_STUFF,
+    condcache_create_dir_conf,
+    condcache_merge_dir_conf,
+    NULL,
+    NULL,
+    condcache_cmds,
+    condcache_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,172 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_condcache.h: the types and the APR-only API shared by the cc_*.c
+ * units and the httpd glue in mod_condcache.c.
+ *
+ * Nothing declared here depends on httpd.h, and none of it logs: failures
+ * come back as return codes (and, for configuration parsers, a message).
+ */
+
+#ifndef MOD_CONDCACHE_H
+#define MOD_CONDCACHE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <apr_file_io.h>
+
+/* ---------------------------------------------------------------------
+ * Entity tags (RFC 9110 section 8.8.3), cc_etag.c
+ */
+
+/* One parsed entity-tag.  The opaque part points into the parsed string
+ * and includes neither the W/ prefix nor the quotes.
+ */
+typedef struct {
+    const char *opaque;
+    apr_size_t len;
+    int weak;
+} cc_etag;
+
+/* How a list field compares with the current entity-tag. */
+typedef enum {
+    CC_LIST_ABSENT,   /* no field, or a field with no members: ignore it */
+    CC_LIST_STAR,     /* exactly "*" */
+    CC_LIST_MATCH,    /* some member matches the current tag */
+    CC_LIST_NOMATCH,  /* well-formed, and no member matches */
+    CC_LIST_INVALID   /* malformed; matches nothing */
+} cc_list_result;
+
+/* Parse one entity-tag at *str, after optional white space; on success
+ * advance *str past it and return 1, else return 0 and leave *str alone.
+ */
+int cc_etag_parse(const char **str, cc_etag *tag);
+
+/* Parse a whole field value holding exactly one entity-tag (an ETag
+ * response field, an If-Range value).  Surrounding white space allowed.
+ */
+int cc_etag_parse_one(const char *value, cc_etag *tag);
+
+/* RFC 9110 section 8.8.3.2. */
+int cc_etag_strong_eq(const cc_etag *a, const cc_etag *b);
+int cc_etag_weak_eq(const cc_etag *a, const cc_etag *b);
+
+/* Compare a list field (If-Match, If-None-Match; several header lines
+ * joined with ", ") with the current tag, strongly or weakly.  A NULL
+ * current tag matches nothing; an invalid member anywhere makes the whole
+ * list invalid, and so does "*" mixed with tags.
+ */
+cc_list_result cc_etag_list_match(const char *list, const cc_etag *current,
+                                  int strong);
+
+/* ---------------------------------------------------------------------
+ * HTTP-date (RFC 9110 section 5.6.7), cc_date.c
+ */
+
+/* Parse exactly one HTTP-date in any of the three forms, with optional
+ * surrounding white space and nothing else.  'now' resolves the two-digit
+ * year of the rfc850 form (a year more than 50 years ahead of 'now' is in
+ * the past century).  Years 0000 to 9999 are accepted, the ones before
+ * 1970 giving negative times.  Returns 1 and sets *t, or 0.
+ */
+int cc_date_parse(const char *value, apr_time_t now, apr_time_t *t);
+
+/* Format as IMF-fixdate into buf (at least CC_DATE_LEN bytes). */
+#define CC_DATE_LEN 30
+int cc_date_format(char *buf, apr_time_t t);
+
+/* ---------------------------------------------------------------------
+ * Preconditions (RFC 9110 section 13.2.2), cc_precond.c
+ */
+
+typedef enum {
+    CC_METHOD_GET,
+    CC_METHOD_HEAD,
+    CC_METHOD_OTHER      /* a method whose preconditions were decided to
+                          * be evaluated before it runs: PUT, DELETE, ... */
+} cc_method;
+
+typedef struct {
+    cc_method method;
+    int exists;                  /* a current representation exists */
+    const char *etag;            /* current ETag field value, or NULL */
+    int has_last_modified;
+    apr_time_t last_modified;    /* whole seconds, never after 'date' */
+    apr_time_t date;             /* the response's Date (request time) */
+    /* request fields, NULL when absent; several lines joined by ", " */
+    const char *if_match;
+    const char *if_none_match;
+    const char *if_modified_since;
+    const char *if_unmodified_since;
+    const char *if_range;
+    int has_range;
+} cc_precond_in;
+
+typedef enum {
+    CC_RANGE_NONE,     /* no Range, or a method without range handling */
+    CC_RANGE_APPLY,    /* Range applies: no If-Range, or If-Range true */
+    CC_RANGE_IGNORE    /* If-Range false: send the whole representation */
+} cc_range;
+
+typedef struct {
+    int status;          /* 0 to proceed, else 304 or 412 */
+    cc_range range;
+    const char *reason;  /* static text for logs, e.g. "inm-weak-match" */
+} cc_precond_out;
+
+void cc_precond_evaluate(const cc_precond_in *in, cc_precond_out *out);
+
+/* ---------------------------------------------------------------------
+ * Digests and generated tags, cc_digest.c
+ */
+
+#define CC_DIGEST_LEN 16     /* XXH3-128 */
+
+typedef struct cc_digest_ctx cc_digest_ctx;
+
+cc_digest_ctx *cc_digest_create(apr_pool_t *p);
+void cc_digest_update(cc_digest_ctx *ctx, const void *data, apr_size_t len);
+void cc_digest_final(cc_digest_ctx *ctx, unsigned char out[CC_DIGEST_LEN]);
+
+/* Digest a whole open file from its start.  Returns an APR status. */
+apr_status_t cc_digest_file(apr_file_t *f, apr_pool_t *p,
+                            unsigned char out[CC_DIGEST_LEN]);
+
+/* What a generated tag is made of (CondCacheETag keywords). */
+#define CC_ETAG_INODE   0x01
+#define CC_ETAG_MTIME   0x02
+#define CC_ETAG_SIZE    0x04
+#define CC_ETAG_DIGEST  0x08
+#define CC_ETAG_ALL     (CC_ETAG_INODE | CC_ETAG_MTIME | CC_ETAG_SIZE)
+
+typedef struct {
+    unsigned int bits;
+    apr_ino_t inode;
+    apr_time_t mtime;
+    apr_off_t size;
+    const unsigned char *digest;  /* CC_DIGEST_LEN bytes, with DIGEST */
+    const char *salt;             /* NULL for none */
+    int weak;
+} cc_etag_fields;
+
+/* Build a quoted entity-tag from the fields: the parts named by 'bits' in
+ * lowercase hex joined by '-', the digest alone when CC_ETAG_DIGEST is set,
+ * then a digest of the salt when there is one.  NULL when bits is 0.
+ */
+const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields);
+
+#endif /* MOD_CONDCACHE_H */

@@ -1,0 +1,177 @@
+/* Licensed under the Apache License, Version 2.0; see LICENSE. */
+
+/*
+ * Digests and the tags made from them: CONFORMANCE.md 1.1 (syntax, no
+ * backslash), 1.3 and 1.4 (a digest is a strong tag).  The reference
+ * values come from xxhsum -H2 (XXH3-128, canonical form).
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "cc_test.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static const char *hex(const unsigned char *d)
+{
+    char *out = apr_palloc(pool, 2 * CC_DIGEST_LEN + 1);
+    int i;
+
+    for (i = 0; i < CC_DIGEST_LEN; i++) {
+        sprintf(out + 2 * i, "%02x", d[i]);
+    }
+    return out;
+}
+
+START_TEST(known_vectors)
+{
+    unsigned char d[CC_DIGEST_LEN];
+    cc_digest_ctx *ctx = cc_digest_create(pool);
+
+    cc_digest_final(ctx, d);
+    ck_assert_str_eq(hex(d), "99aa06d3014798d86001c324468d497f");
+    ctx = cc_digest_create(pool);
+    cc_digest_update(ctx, "abc", 3);
+    cc_digest_final(ctx, d);
+    ck_assert_str_eq(hex(d), "06b05ab6733a618578af5f94892f3950");
+}
+END_TEST
+
+/* however the body is cut into buckets, the digest is the same */
+START_TEST(incremental)
+{
+    static unsigned char buf[100000];
+    unsigned char whole[CC_DIGEST_LEN], parts[CC_DIGEST_LEN];
+    cc_digest_ctx *ctx;
+    apr_size_t i, step;
+
+    for (i = 0; i < sizeof(buf); i++) {
+        buf[i] = (unsigned char)(i * 7 + i / 251);
+    }
+    ctx = cc_digest_create(pool);
+    cc_digest_update(ctx, buf, sizeof(buf));
+    cc_digest_final(ctx, whole);
+    for (step = 1; step < sizeof(buf); step = step * 3 + 1) {
+        ctx = cc_digest_create(pool);
+        for (i = 0; i < sizeof(buf); i += step) {
+            cc_digest_update(ctx, buf + i,
+                             i + step > sizeof(buf) ? sizeof(buf) - i : step);
+        }
+        cc_digest_final(ctx, parts);
+        ck_assert_msg(!memcmp(whole, parts, CC_DIGEST_LEN), "step %lu",
+                      (unsigned long)step);
+    }
+}
+END_TEST
+
+START_TEST(file)
+{
+    char name[] = "/tmp/cc_digest_XXXXXX";
+    unsigned char d[CC_DIGEST_LEN];
+    apr_file_t *f;
+    apr_size_t n = 3;
+
+    ck_assert(apr_file_mktemp(&f, name, 0, pool) == APR_SUCCESS);
+    ck_assert(apr_file_write(f, "abc", &n) == APR_SUCCESS);
+    /* the file position is at its end: the digest reads from the start */
+    ck_assert(cc_digest_file(f, pool, d) == APR_SUCCESS);
+    ck_assert_str_eq(hex(d), "06b05ab6733a618578af5f94892f3950");
+    apr_file_close(f);
+    apr_file_remove(name, pool);
+}
+END_TEST
+
+static void check_syntax(const char *tag)
+{
+    cc_etag parsed;
+
+    ck_assert_msg(cc_etag_parse_one(tag, &parsed), "bad tag %s", tag);
+    ck_assert_msg(!strchr(tag + 1, '\\'), "backslash in %s", tag);
+}
+
+START_TEST(tags)
+{
+    static const unsigned char digest[CC_DIGEST_LEN] = {
+        0x06, 0xb0, 0x5a, 0xb6, 0x73, 0x3a, 0x61, 0x85,
+        0x78, 0xaf, 0x5f, 0x94, 0x89, 0x2f, 0x39, 0x50
+    };
+    cc_etag_fields f;
+    const char *plain, *salted, *salted2;
+
+    memset(&f, 0, sizeof(f));
+    f.inode = 0x1234;
+    f.size = 42;
+    f.mtime = APR_INT64_C(0x5e3c0a1b2c3d4);
+    f.digest = digest;
+
+    ck_assert_ptr_null(cc_etag_make(pool, &f));          /* None */
+
+    f.bits = CC_ETAG_MTIME | CC_ETAG_SIZE;
+    plain = cc_etag_make(pool, &f);
+    ck_assert_str_eq(plain, "\"2a-5e3c0a1b2c3d4\"");
+    check_syntax(plain);
+
+    f.bits = CC_ETAG_ALL;
+    ck_assert_str_eq(cc_etag_make(pool, &f), "\"1234-2a-5e3c0a1b2c3d4\"");
+    f.bits = CC_ETAG_SIZE;
+    ck_assert_str_eq(cc_etag_make(pool, &f), "\"2a\"");
+
+    /* a digest stands for the bytes: the other parts add nothing */
+    f.bits = CC_ETAG_DIGEST | CC_ETAG_MTIME;
+    ck_assert_str_eq(cc_etag_make(pool, &f),
+                     "\"06b05ab6733a618578af5f94892f3950\"");
+
+    f.weak = 1;
+    f.bits = CC_ETAG_MTIME | CC_ETAG_SIZE;
+    ck_assert_str_eq(cc_etag_make(pool, &f), "W/\"2a-5e3c0a1b2c3d4\"");
+    check_syntax(cc_etag_make(pool, &f));
+    f.weak = 0;
+
+    /* the salt changes every tag, and a different salt differently */
+    f.salt = "release-2026-11";
+    salted = cc_etag_make(pool, &f);
+    check_syntax(salted);
+    ck_assert_str_ne(salted, plain);
+    ck_assert(!strncmp(salted, "\"2a-5e3c0a1b2c3d4-", 18));
+    f.salt = "release-2026-12";
+    salted2 = cc_etag_make(pool, &f);
+    ck_assert_str_ne(salted2, salted);
+    f.salt = "\"quoted\\ salt\"";
+    check_syntax(cc_etag_make(pool, &f));
+    f.bits = CC_ETAG_DIGEST;
+    check_syntax(cc_etag_make(pool, &f));
+}
+END_TEST
+
+static Suite *digest_suite(void)
+{
+    Suite *s = suite_create("digest");
+    TCase *tc = tcase_create("digest");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, known_vectors);
+    tcase_add_test(tc, incremental);
+    tcase_add_test(tc, file);
+    tcase_add_test(tc, tags);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return cc_test_main(digest_suite());
+}
