@@ -1,0 +1,4 @@
+#!/bin/sh
+# A CGI with no validators of its own.
+printf 'Content-Type: text/plain\r\n\r\n'
+printf 'hello from %s\n' "$REQUEST_METHOD"

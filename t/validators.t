@@ -1,0 +1,114 @@
+# Validators of static files: CondCacheETag, CondCacheETagSalt,
+# CondCacheLastModified; CONFORMANCE.md 1.1, 1.4, 1.5.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest;
+use Apache::TestUtil;
+use lib 't/lib';
+use CondCacheTest;
+
+plan tests => 27;
+
+# XXH3-128 of "hello, condcache\n" and "changed, condcache\n" (xxhsum -H2)
+my $digest_hello   = '"0323a1042d38a185b37cc8e63ec497bc"';
+my $digest_changed = '"8c5473a41566c0e7f6472f2c8a1a30f0"';
+my $etag_re = qr{^(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"$};
+
+for my $f (qw(static/a.txt off/a.txt inode/a.txt salted/a.txt bare/a.txt
+               digest/a.txt digest/copy.txt)) {
+    set_mtime($f);
+}
+
+# Default, MTime Size: no inode, so every server of a farm agrees.
+my $r = GET '/static/a.txt';
+ok t_cmp($r->code, 200, 'static file: 200');
+ok t_cmp($r->header('ETag'), tag_of('static/a.txt'), 'default tag: size-mtime');
+ok t_cmp($r->header('ETag'), $etag_re, 'tag syntax');
+ok t_cmp($r->header('Last-Modified'), LM_DATE, 'Last-Modified of the file');
+ok t_cmp(note_for(GET => '/static/a.txt'), '200 unconditional', 'note');
+
+# Without the module the core's FileETag (INode MTime Size here) applies.
+$r = GET '/off/a.txt';
+ok t_cmp($r->header('ETag'), tag_of('off/a.txt', inode => 1),
+         'CondCache Off leaves the core tag');
+
+$r = GET '/inode/a.txt';
+ok t_cmp($r->header('ETag'), tag_of('inode/a.txt', inode => 1),
+         'CondCacheETag All: inode-size-mtime');
+
+# Digest: the bytes, whatever the mtime or the file.
+$r = GET '/digest/a.txt';
+ok t_cmp($r->header('ETag'), $digest_hello, 'Digest: XXH3-128 of the body');
+set_mtime('digest/copy.txt', LM_SECS + 86400);
+ok t_cmp(GET('/digest/copy.txt')->header('ETag'), $digest_hello,
+         'same bytes, other file and mtime: same tag');
+ok t_cmp(GET_RC('/digest/a.txt', 'If-None-Match' => $digest_hello), 304,
+         'Digest tag revalidates');
+ok t_cmp(GET('/digest/a.txt')->header('ETag'), $digest_hello,
+         'served again from the digest cache');
+{
+    my $path = file_path('digest/copy.txt');
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh "changed, condcache\n";
+    close $fh;
+    ok t_cmp(GET('/digest/copy.txt')->header('ETag'), $digest_changed,
+             'a changed file gets a new tag on its next request');
+    ok t_cmp(GET_RC('/digest/copy.txt', 'If-None-Match' => $digest_hello),
+             200, 'the old tag no longer matches');
+    open $fh, '>', $path or die "$path: $!";
+    print $fh "hello, condcache\n";
+    close $fh;
+}
+
+# The salt changes every tag of its scope.
+my $salted = GET('/salted/a.txt')->header('ETag');
+my $plain = tag_of('salted/a.txt');
+$plain =~ s/"$//;
+ok t_cmp($salted, qr{^\Q$plain\E-[0-9a-f]{16}"$}, 'salt adds a part');
+ok t_cmp(GET_RC('/salted/a.txt', 'If-None-Match' => $salted), 304,
+         'salted tag revalidates');
+ok t_cmp(GET_RC('/salted/a.txt', 'If-None-Match' => tag_of('salted/a.txt')),
+         200, 'the unsalted tag does not');
+
+# None and CondCacheLastModified Off: no validators, so nothing matches.
+$r = GET '/bare/a.txt';
+ok t_cmp($r->header('ETag'), undef, 'CondCacheETag None: no ETag');
+ok t_cmp($r->header('Last-Modified'), undef,
+         'CondCacheLastModified Off: no Last-Modified');
+ok t_cmp(GET_RC('/bare/a.txt', 'If-Modified-Since' => LM_DATE), 200,
+         'If-Modified-Since with no Last-Modified is ignored');
+ok t_cmp(GET_RC('/bare/a.txt',
+                'If-None-Match' => tag_of('bare/a.txt', inode => 1)), 200,
+         'the core tag does not match either');
+ok t_cmp(note_for(GET => '/bare/a.txt'), '200 no-validator', 'note');
+
+# A modification time in the future: Last-Modified is Date (1.5), and the
+# tag of a file changed within the last second is weak.
+{
+    my $future = time + 3600;
+    set_mtime('static/future.txt', $future) if -e file_path('static/future.txt')
+        or do {
+            open my $fh, '>', file_path('static/future.txt') or die $!;
+            print $fh "from the future\n";
+            close $fh;
+            set_mtime('static/future.txt', $future);
+        };
+    $r = GET '/static/future.txt';
+    ok t_cmp($r->header('Last-Modified'), $r->header('Date'),
+             'future mtime: Last-Modified = Date');
+    ok t_cmp($r->header('ETag'), qr{^W/"}, 'tag of a fresh file is weak');
+    ok t_cmp(GET_RC('/static/future.txt', 'If-Match' => $r->header('ETag')),
+             412, 'a weak tag never passes If-Match');
+    ok t_cmp(GET_RC('/static/future.txt',
+                    'If-None-Match' => $r->header('ETag')),
+             304, 'but revalidates with If-None-Match');
+    my $later = http_date(time + 7200);
+    ok t_cmp(GET_RC('/static/future.txt',
+                    Range => 'bytes=0-3', 'If-Range' => $r->header('Date')),
+             200, 'If-Range date with a Last-Modified that is not strong');
+    unlink file_path('static/future.txt');
+    ok t_cmp(GET_RC('/static/future.txt', 'If-Modified-Since' => $later),
+             404, 'gone: 404, preconditions ignored');
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install what building and testing mod_condcache needs, when it is
+# missing: Debian packages only.  As root it installs them; otherwise it
+# says what to install and fails.
+set -eu
+
+missing=""
+need() {    # need PACKAGE TEST...
+    pkg=$1; shift
+    if ! "$@" >/dev/null 2>&1; then
+        missing="$missing $pkg"
+    fi
+}
+
+need apache2              test -x /usr/sbin/apache2
+need apache2-dev          sh -c 'command -v apxs'
+need libapache2-mod-perl2 perl -MApache::TestRun -e1
+need libwww-perl          perl -MLWP::UserAgent -e1
+need pkg-config           sh -c 'command -v pkg-config'
+need check                pkg-config --exists check
+need libxxhash-dev        test -f /usr/include/xxhash.h
+need curl                 sh -c 'command -v curl'
+need make                 sh -c 'command -v make'
+need gcc                  sh -c 'command -v gcc'
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "mod_condcache needs these Debian packages:$missing" >&2
+    echo "install them (sudo apt-get install$missing) and run again" >&2
+    exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
