@@ -126,7 +126,7 @@ static int condcache_etag_bits(const condcache_dir_conf *conf);
 static int condcache_already_decided(const request_rec *r);
 static int condcache_serves_file(request_rec *r);
 static const char *condcache_pass(request_rec *r, cc_method *method,
-                                  int *exists);
+                                  int *exists, int *sends_file);
 static const unsigned char *condcache_file_digest(request_rec *r);
 static void condcache_validators(request_rec *r,
                                  const condcache_dir_conf *conf,
@@ -352,21 +352,32 @@ static int condcache_serves_file(request_rec *r)
 }
 
 /* NULL when the preconditions of this request are the fixup's to decide,
- * else why not.
+ * else why not.  *sends_file tells that the default handler will answer
+ * with the file's bytes (and so with this module's validators).
  */
 static const char *condcache_pass(request_rec *r, cc_method *method,
-                                  int *exists)
+                                  int *exists, int *sends_file)
 {
     *exists = r->finfo.filetype == APR_REG;
+    *sends_file = 0;
 
     switch (r->method_number) {
     case M_GET:
-        /* GET and HEAD: the default handler sends the file */
+    case M_POST:
+        /* GET, HEAD, and POST, which the default handler answers with the
+         * file too; it answers the other methods with 405 before it looks
+         * at any precondition
+         */
         if (!*exists) {
             return "not-a-file";
         }
-        *method = r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
-        return condcache_serves_file(r) ? NULL : "not-static";
+        if (!condcache_serves_file(r)) {
+            return "not-static";
+        }
+        *method = r->method_number == M_POST ? CC_METHOD_OTHER
+                  : r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
+        *sends_file = 1;
+        return NULL;
     case M_PUT:
     case M_DELETE:
         /* mod_dav writes the file: its validators are known before the
@@ -601,13 +612,13 @@ static int condcache_fixups(request_rec *r)
     cc_precond_in in;
     cc_precond_out out;
     const char *why;
-    int exists;
+    int exists, sends_file;
 
     if (!CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
         return DECLINED;
     }
     memset(&in, 0, sizeof(in));
-    why = condcache_pass(r, &in.method, &exists);
+    why = condcache_pass(r, &in.method, &exists, &sends_file);
     if (why) {
         condcache_note(r, "pass", why);
         return DECLINED;
@@ -628,9 +639,9 @@ static int condcache_fixups(request_rec *r)
     in.has_range = apr_table_get(r->headers_in, "Range") != NULL;
     cc_precond_evaluate(&in, &out);
 
-    if (in.method != CC_METHOD_OTHER) {
-        /* the 200 and the 304 carry this module's validators; a write
-         * method's response must not carry those of the old state
+    if (sends_file) {
+        /* the 200 and the 304 carry this module's validators; the
+         * response to a write must not carry those of the old state
          */
         if (ctx->etag) {
             apr_table_setn(r->headers_out, "ETag", ctx->etag);
@@ -650,10 +661,9 @@ static int condcache_fixups(request_rec *r)
         ctx->not_modified = 1;
         return OK;
     }
-    condcache_note(r, in.method == CC_METHOD_OTHER ? "proceed" : "200",
-                   out.reason);
+    condcache_note(r, sends_file ? "200" : "proceed", out.reason);
     condcache_strip(r, ctx, out.range);
-    if (in.method != CC_METHOD_OTHER) {
+    if (sends_file) {
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
     }

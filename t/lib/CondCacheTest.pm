@@ -6,9 +6,11 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use Apache::Test ();
 use Apache::TestUtil ();
+use Apache::TestRequest ();
+use HTTP::Request ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 LM_SECS LM_DATE);
+                 DELETE_RC LM_SECS LM_DATE);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -46,22 +48,32 @@ sub http_date {
         $t[5] + 1900, @t[2, 1, 0];
 }
 
-# The condcache note logged for the last request to $uri: the access log
-# line is written after the response, so wait for it a little.
+# The condcache note of the request that $send makes: the access log line
+# is written after the response, so wait for it a little.
 sub note_for {
-    my ($method, $uri) = @_;
+    my ($method, $uri, $send) = @_;
     my $log = Apache::Test::vars('t_logs') . '/condcache_log';
+    my $offset = -s $log // 0;
+    $send->();
     for (1 .. 50) {
         if (open my $fh, '<', $log) {
-            my $found;
+            seek $fh, $offset, 0;
             while (<$fh>) {
-                $found = $1 if /^\Q$method\E \Q$uri\E \S+ ".*" \[(.*)\]$/;
+                next unless /^\Q$method\E \Q$uri\E \S+ ".*" \[(.*)\]$/;
+                return $1 eq '-' ? undef : $1;
             }
-            return $found if defined $found;
         }
         select undef, undef, undef, 0.1;
     }
-    return undef;
+    return 'no log line';
+}
+
+# Apache::TestRequest has no DELETE.
+sub DELETE_RC {
+    my ($uri, @headers) = @_;
+    my $url = 'http://' . Apache::TestRequest::hostport() . $uri;
+    my $req = HTTP::Request->new(DELETE => $url, [@headers]);
+    return Apache::TestRequest::user_agent()->request($req)->code;
 }
 
 1;

@@ -1,0 +1,47 @@
+# Subrequests, internal redirects and error documents do not evaluate the
+# client's preconditions again (CONFORMANCE.md 2.4); a response whose
+# bytes are not the file's (a CGI, SSI) does not get the file's validators.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest;
+use Apache::TestUtil;
+use lib 't/lib';
+use CondCacheTest;
+
+plan tests => 12;
+
+set_mtime('static/404.html');
+set_mtime('ssi/inc.txt');
+set_mtime('ssi/page.shtml');
+set_mtime('dir/index.html');
+
+# ErrorDocument: the 404 stays a 404.
+my $r = GET '/errdoc/missing.txt', 'If-None-Match' => '*';
+ok t_cmp($r->code, 404, 'ErrorDocument, INM *: 404');
+ok t_cmp($r->content, qr/not here/, 'with the error document');
+ok t_cmp(GET_RC('/errdoc/missing.txt',
+                'If-None-Match' => tag_of('static/404.html')), 404,
+         'INM with the error document\'s own tag: 404');
+ok t_cmp(GET_RC('/errdoc/missing.txt', 'If-Match' => '"x"'), 404,
+         'IM: 404, not 412');
+
+# mod_include: the included file is a subrequest, the page is not a file.
+$r = GET '/ssi/page.shtml', 'If-None-Match' => tag_of('ssi/inc.txt');
+ok t_cmp($r->code, 200, 'SSI page with the included file\'s tag: 200');
+ok t_cmp($r->content, qr/included text/, 'whole page, include done');
+ok t_cmp(GET_RC('/ssi/page.shtml',
+                'If-None-Match' => tag_of('ssi/page.shtml')), 200,
+         'SSI page with its source file\'s tag: 200');
+ok t_cmp(note_for(GET => '/ssi/page.shtml', sub { GET_RC '/ssi/page.shtml' }),
+         'pass not-static', 'note');
+ok t_cmp(GET_RC('/ssi/page.shtml', 'If-Modified-Since' => LM_DATE), 200,
+         'SSI page, IMS = source mtime: 200');
+
+# DirectoryIndex: the index file is what is served, and what is compared.
+my $T = tag_of('dir/index.html');
+$r = GET '/dir/';
+ok t_cmp($r->header('ETag'), $T, 'directory index has the file\'s tag');
+ok t_cmp(GET_RC('/dir/', 'If-None-Match' => $T), 304, 'and revalidates');
+ok t_cmp(GET_RC('/dir/', 'If-Match' => '"x"'), 412, 'If-Match too');
