@@ -118,6 +118,8 @@ static ap_filter_rec_t *condcache_validators_filter_handle;
 static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                       void *addv);
+static const char *condcache_set_flag(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
 static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
                                       const char *args);
 static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
@@ -192,6 +194,25 @@ static int condcache_etag_bits(const condcache_dir_conf *conf)
            & ~conf->etag_del;
 }
 
+/* ap_set_flag_slot() does not say which value it refused */
+static const char *condcache_set_flag(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
+
+    if (!strcasecmp(arg, "On")) {
+        *field = 1;
+    }
+    else if (!strcasecmp(arg, "Off")) {
+        *field = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither On nor Off",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const struct {
     const char *name;
     int bits;
@@ -208,8 +229,8 @@ static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
                                       const char *args)
 {
     condcache_dir_conf *conf = dconf;
-    int set = 0, add = 0, del = 0, absolute = 0, relative = 0, none = 0;
-    const char *word;
+    int set = 0, add = 0, del = 0;
+    const char *absolute = NULL, *relative = NULL, *none = NULL, *word;
 
     while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
         const char *name = word;
@@ -219,10 +240,7 @@ static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
         if (*word == '+' || *word == '-') {
             target = *word == '+' ? &add : &del;
             name++;
-            relative = 1;
-        }
-        else {
-            absolute = 1;
+            relative = word;
         }
         for (i = 0; i < sizeof(condcache_etag_keywords)
                         / sizeof(condcache_etag_keywords[0]); i++) {
@@ -242,23 +260,28 @@ static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
                 return apr_psprintf(cmd->pool, "%s: '%s' cannot be "
                                     "relative", cmd->cmd->name, word);
             }
-            none = 1;
+            none = word;
+        }
+        else if (target == &set) {
+            absolute = word;
         }
         *target |= condcache_etag_keywords[i].bits;
     }
-    if (!absolute && !relative) {
+    if (!absolute && !relative && !none) {
         return apr_psprintf(cmd->pool, "%s needs at least one keyword",
                             cmd->cmd->name);
     }
-    if (absolute && relative) {
-        return apr_psprintf(cmd->pool, "%s: keywords with and without "
-                            "+ or - cannot be mixed", cmd->cmd->name);
+    if ((absolute || none) && relative) {
+        return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be mixed "
+                            "(all keywords take + or -, or none does)",
+                            cmd->cmd->name, absolute ? absolute : none,
+                            relative);
     }
-    if (none && set) {
-        return apr_psprintf(cmd->pool, "%s: 'None' cannot be combined "
-                            "with other keywords", cmd->cmd->name);
+    if (none && absolute) {
+        return apr_psprintf(cmd->pool, "%s: '%s' cannot be combined with "
+                            "'%s'", cmd->cmd->name, none, absolute);
     }
-    conf->etag_set = absolute ? set : CONDCACHE_UNSET;
+    conf->etag_set = absolute || none ? set : CONDCACHE_UNSET;
     conf->etag_add = add;
     conf->etag_del = del;
     return NULL;
@@ -275,7 +298,7 @@ static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
 }
 
 static const command_rec condcache_cmds[] = {
-    AP_INIT_FLAG("CondCache", ap_set_flag_slot,
+    AP_INIT_TAKE1("CondCache", condcache_set_flag,
                  (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                  "Answer conditional requests and set validators in this "
@@ -287,7 +310,7 @@ static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCacheETagSalt", condcache_set_salt, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "A string mixed into every entity-tag of the scope"),
-    AP_INIT_FLAG("CondCacheLastModified", ap_set_flag_slot,
+    AP_INIT_TAKE1("CondCacheLastModified", condcache_set_flag,
                  (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                  "Send Last-Modified, never later than Date"),

@@ -1,0 +1,66 @@
+# A broken directive stops httpd at startup with a message that names the
+# directive and the value; a good one passes.  Each case is checked with
+# httpd -t on a configuration of its own.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+use File::Temp qw(tempdir);
+
+my $httpd   = Apache::Test::vars('httpd');
+my $root    = Apache::Test::vars('serverroot');
+my $module  = "$root/../.libs/mod_condcache.so";
+my $modules = "$root/modules";
+
+# [ directive line, undef for "must pass" or the text the error must hold ]
+my @cases = (
+    [ 'CondCache On',                        undef ],
+    [ 'CondCacheETag -INode +Digest',        undef ],
+    [ 'CondCacheETag None',                  undef ],
+    [ 'CondCacheETag all',                   undef ],
+    [ 'CondCacheETagSalt "release 7"',       undef ],
+    [ 'CondCacheLastModified off',           undef ],
+    [ 'CondCache Maybe',                     qr/CondCache: 'Maybe' is neither On nor Off/ ],
+    [ 'CondCacheLastModified yes',           qr/CondCacheLastModified: 'yes'/ ],
+    [ 'CondCacheETag MTime Sise',            qr/CondCacheETag: unknown keyword 'Sise'/ ],
+    [ 'CondCacheETag MTime +Size',           qr/CondCacheETag: 'MTime' and '\+Size' cannot be mixed/ ],
+    [ 'CondCacheETag None Size',             qr/CondCacheETag: 'None' cannot be combined with 'Size'/ ],
+    [ 'CondCacheETag +None',                 qr/CondCacheETag: '\+None' cannot be relative/ ],
+    [ 'CondCacheETag',                       qr/CondCacheETag needs at least one keyword/ ],
+    [ 'CondCacheETagSalt a b',               qr/CondCacheETagSalt takes one argument/ ],
+    [ 'CondCache',                           qr/CondCache takes one argument/ ],
+);
+
+plan tests => 2 * @cases;
+
+my $dir = tempdir(CLEANUP => 1);
+for my $c (@cases) {
+    my ($line, $want) = @$c;
+    for my $scope ('server', 'directory') {
+        my $conf = "$dir/httpd.conf";
+        open my $fh, '>', $conf or die "$conf: $!";
+        print $fh <<"EOC";
+ServerRoot "$dir"
+LoadModule mpm_event_module "$modules/mod_mpm_event.so"
+LoadModule authz_core_module "$modules/mod_authz_core.so"
+LoadModule condcache_module "$module"
+ServerName localhost
+Listen 127.0.0.1:65001
+ErrorLog "$dir/error_log"
+PidFile "$dir/httpd.pid"
+EOC
+        print $fh $scope eq 'server' ? "$line\n"
+                                     : "<Directory \"$dir\">\n$line\n</Directory>\n";
+        close $fh;
+        my $out = `'$httpd' -t -d '$dir' -f '$conf' 2>&1`;
+        my $rc = $? >> 8;
+        if (defined $want) {
+            ok t_cmp($rc != 0 && $out =~ $want ? 1 : 0, 1,
+                     "$scope: '$line' refused, as /$want/: $out");
+        }
+        else {
+            ok t_cmp($rc, 0, "$scope: '$line' accepted: $out");
+        }
+    }
+}

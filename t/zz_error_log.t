@@ -1,0 +1,31 @@
+# Runs last: the suite fails when the server's error log holds an [error]
+# or [warn] that no test asked for, or when mod_condcache logged no trace
+# of its decisions (LogLevel condcache:trace1 in extra.conf).
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+
+plan tests => 3;
+
+# What the tests provoke on purpose, each with the test that does.
+my @expected = (
+    qr/AH01617: user alice: authentication failure/,  # access.t, bad password
+    qr/AH01630: client denied by server configuration/, # access.t, /denied
+);
+
+my $log = Apache::Test::vars('t_logs') . '/error_log';
+open my $fh, '<', $log or die "$log: $!";
+my (@unexpected, $traces, $crashes);
+while (my $line = <$fh>) {
+    $traces++ if $line =~ /\[condcache:trace1\].*condcache: \S+ \S+: \S+ \S+/;
+    $crashes++ if $line =~ /exit signal|AH00052|AH00060/;
+    next unless $line =~ /\[[a-z_0-9]+:(error|warn)\]/;
+    next if grep { $line =~ $_ } @expected;
+    push @unexpected, $line;
+}
+ok t_cmp(scalar(@unexpected), 0,
+         "no unexpected [error] or [warn]:\n" . join '', @unexpected);
+ok t_cmp($crashes // 0, 0, 'no child crashed');
+ok t_cmp(($traces // 0) > 0 ? 1 : 0, 1, 'decisions traced at trace1');
