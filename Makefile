@@ -95,6 +95,7 @@ stop:
 # --- install ------------------------------------------------------------
 
 install: build
+	install -d $(DESTDIR)$$($(APXS) -q LIBEXECDIR)
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) \
 	    -n condcache mod_condcache.la
 	install -d $(DESTDIR)/etc/apache2/mods-available
