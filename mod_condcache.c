@@ -512,6 +512,10 @@ static const unsigned char *condcache_file_digest(request_rec *r)
                       r->filename);
         return NULL;
     }
+    if (APLOGrtrace2(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                      "condcache: digest of %s computed", r->filename);
+    }
 
 #if APR_HAS_THREADS
     if (condcache_digests.mutex) {

@@ -10,12 +10,14 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 12;
+plan tests => 17;
 
 # XXH3-64 of the salts (xxhsum -H3)
-my %salt = (parent => '795491fe5b7fba3a', location => 'e38439375e8107ff');
+my %salt = (parent => '795491fe5b7fba3a', location => 'e38439375e8107ff',
+            vhost => '4275a06bde38a88d');
 
-my @files = qw(a child/a child/grandchild/a off/a loc/a ht/a noht/a);
+my @files = qw(a child/a child/grandchild/a off/a loc/a ht/a noht/a
+               files/size files/other);
 my %st;
 for my $f (@files) {
     set_mtime("inherit/$f.txt");
@@ -63,3 +65,30 @@ ok t_cmp(GET('/inherit/noht/a.txt')->header('ETag'),
 ok t_cmp(GET_RC('/inherit/ht/a.txt',
                 'If-None-Match' => tag($st{'ht/a'}{size}, $salt{parent})),
          304, '.htaccess scope revalidates');
+
+# <Files> inside a <Directory>
+ok t_cmp(GET('/inherit/files/size.txt')->header('ETag'),
+         tag($st{'files/size'}{size}, $salt{parent}),
+         '<Files>: CondCacheETag Size');
+ok t_cmp(GET('/inherit/files/other.txt')->header('ETag'),
+         tag(@{$st{'files/other'}}{qw(ino mtime)}, $salt{parent}),
+         'a sibling outside <Files> keeps the directory\'s');
+
+# <VirtualHost>: on for the whole host; the main server is off there.
+set_mtime('plain/a.txt');
+my @s = stat file_path('plain/a.txt');
+my ($size, $mtime, $ino) = (sprintf('%x', $s[7]),
+                            sprintf('%x', $s[9] * 1_000_000),
+                            sprintf('%x', $s[1]));
+ok t_cmp(GET('/plain/a.txt')->header('ETag'), tag($ino, $size, $mtime),
+         'main server, no scope turns it on: the core tag');
+{
+    my $old = Apache::TestRequest::module('condcache_vhost');
+    ok t_cmp(GET('/plain/a.txt')->header('ETag'),
+             tag($size, $mtime, $salt{vhost}),
+             '<VirtualHost>: on, with its salt');
+    ok t_cmp(GET('/inherit/child/grandchild/a.txt')->header('ETag'),
+             tag($st{'child/grandchild/a'}{size}, $salt{parent}),
+             '<Directory> inside the host beats the host\'s salt');
+    Apache::TestRequest::module($old);
+}

@@ -82,7 +82,7 @@ my @range_cases = (
     [ 'IM false with Range',          [ Range => 'bytes=0-9', 'If-Match' => '"x"' ], 412 ],
 );
 
-plan tests => @cases + @range_cases + 17;
+plan tests => @cases + @range_cases + 18;
 
 for my $c (@cases) {
     my ($what, $method, $headers, $want) = @$c;
@@ -122,6 +122,8 @@ my $full = GET '/headers/a.txt';
 my $nm   = GET '/headers/a.txt', 'If-None-Match' => $HT;
 ok t_cmp($nm->code, 304, 'headers: 304');
 ok t_cmp($nm->header('ETag'), $full->header('ETag'), 'same ETag');
+ok t_cmp($nm->header('Last-Modified'), $full->header('Last-Modified'),
+         'same Last-Modified');
 ok t_cmp($nm->header('Cache-Control'), $full->header('Cache-Control'),
          'same Cache-Control');
 ok t_cmp($nm->header('Vary'), $full->header('Vary'), 'same Vary');

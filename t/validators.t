@@ -9,7 +9,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 27;
+plan tests => 29;
 
 # XXH3-128 of "hello, condcache\n" and "changed, condcache\n" (xxhsum -H2)
 my $digest_hello   = '"0323a1042d38a185b37cc8e63ec497bc"';
@@ -61,6 +61,27 @@ ok t_cmp(GET('/digest/a.txt')->header('ETag'), $digest_hello,
     open $fh, '>', $path or die "$path: $!";
     print $fh "hello, condcache\n";
     close $fh;
+}
+
+# The digest is computed once per (device, inode, size, mtime) in each
+# child, not for every request: count the computations per process.
+GET_RC('/digest/a.txt') for 1 .. 20;
+{
+    my $path = file_path('digest/a.txt');
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    my %per_pid;
+    for (1 .. 20) {     # the log line may trail the response a little
+        %per_pid = ();
+        open my $fh, '<', $log or die "$log: $!";
+        while (<$fh>) {
+            $per_pid{$1}++ if /\[pid (\d+).*digest of \Q$path\E computed/;
+        }
+        last if %per_pid;
+        select undef, undef, undef, 0.1;
+    }
+    my @twice = grep { $per_pid{$_} > 1 } keys %per_pid;
+    ok t_cmp(scalar(keys %per_pid) > 0 ? 1 : 0, 1, 'the digest was computed');
+    ok t_cmp("@twice", '', 'but never twice by one process');
 }
 
 # The salt changes every tag of its scope.

@@ -1,6 +1,6 @@
 # Runs last: the suite fails when the server's error log holds an [error]
 # or [warn] that no test asked for, or when mod_condcache logged no trace
-# of its decisions (LogLevel condcache:trace1 in extra.conf).
+# of its decisions (LogLevel condcache:trace2 in extra.conf).
 use strict;
 use warnings FATAL => 'all';
 
