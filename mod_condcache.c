@@ -299,10 +299,10 @@ static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
 
 static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCache", condcache_set_flag,
-                 (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
-                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
-                 "Answer conditional requests and set validators in this "
-                 "scope"),
+                  (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Answer conditional requests and set validators in this "
+                  "scope"),
     AP_INIT_RAW_ARGS("CondCacheETag", condcache_set_etag, NULL,
                      RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                      "What the entity-tag of a file is made of: INode, "
@@ -311,9 +311,9 @@ static const command_rec condcache_cmds[] = {
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "A string mixed into every entity-tag of the scope"),
     AP_INIT_TAKE1("CondCacheLastModified", condcache_set_flag,
-                 (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
-                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
-                 "Send Last-Modified, never later than Date"),
+                  (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Send Last-Modified, never later than Date"),
     { NULL }
 };
 
@@ -689,7 +689,10 @@ static int condcache_fixups(request_rec *r)
         return OK;
     }
     condcache_note(r, sends_file ? "200" : "proceed", out.reason);
-    condcache_strip(r, ctx, out.range);
+    if (in.if_match || in.if_none_match || in.if_modified_since
+        || in.if_unmodified_since || in.if_range) {
+        condcache_strip(r, ctx, out.range);
+    }
     if (sends_file) {
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
