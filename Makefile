@@ -16,10 +16,10 @@ PORT     ?= 8080
 WARN     ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CI_WARN  ?= $(WARN) -Werror
 
-SRCS     = mod_condcache.c cc_etag.c cc_date.c cc_precond.c cc_digest.c
-LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c
+SRCS     = mod_condcache.c $(LIBSRCS)
+LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c cc_policy.c
 HDRS     = mod_condcache.h
-UNITS    = etag date precond digest
+UNITS    = etag date precond digest policy
 
 APR_CFLAGS = $(shell pkg-config --cflags apr-1 2>/dev/null)
 APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)

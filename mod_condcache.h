@@ -26,6 +26,8 @@
 #define MOD_CONDCACHE_H
 
 #include <apr_pools.h>
+#include <apr_hash.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 #include <apr_file_io.h>
 
@@ -168,5 +170,115 @@ typedef struct {
  * then a digest of the salt when there is one.  NULL when bits is 0.
  */
 const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields);
+
+/* ---------------------------------------------------------------------
+ * Freshness policy (RFC 9111, RFC 8246, RFC 5861), cc_policy.c
+ */
+
+#define CC_DELTA_MAX 2147483647   /* delta-seconds are clamped here */
+
+typedef enum {
+    CC_BASE_ACCESS,          /* the request time */
+    CC_BASE_MODIFICATION     /* Last-Modified */
+} cc_base;
+
+/* A lifetime in mod_expires' syntax: "access plus 1 month 2 days",
+ * "modification plus 3 hours", "now", "A3600", "M86400".  A month is
+ * 30 days and a year 365 days, as mod_expires counts them.
+ */
+typedef struct {
+    cc_base base;
+    apr_int64_t seconds;     /* 0 .. CC_DELTA_MAX */
+} cc_lifetime;
+
+/* Parse a lifetime; on error return a message (from p) naming the part
+ * that is wrong, else NULL.
+ */
+const char *cc_lifetime_parse(apr_pool_t *p, const char *spec,
+                              cc_lifetime *lt);
+
+/* The max-age of a lifetime: base + seconds - now, in whole seconds,
+ * never below 0 nor above CC_DELTA_MAX.  A modification lifetime whose
+ * base is unknown (has_lm 0) counts from now.
+ */
+apr_int64_t cc_lifetime_max_age(const cc_lifetime *lt, apr_time_t now,
+                                int has_lm, apr_time_t last_modified);
+
+/* One Cache-Control directive: lowercase name, value as received (a
+ * token or a quoted-string, quotes kept) or NULL.
+ */
+typedef struct {
+    const char *name;
+    const char *value;
+} cc_directive;
+
+/* Parse a Cache-Control field value (several lines joined by ", ") into
+ * an array of cc_directive, in order, keeping unknown directives and
+ * dropping the later duplicates of a name (RFC 9111 4.2.1: the first
+ * occurrence counts).  Commas inside quoted strings are respected;
+ * empty members are skipped.
+ */
+apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value);
+
+/* Parse one directive of CondCacheControl: one of the directives the
+ * policy can emit, its delta-seconds clamped.  Returns an error message
+ * or NULL.
+ */
+const char *cc_control_policy_parse(apr_pool_t *p, const char *word,
+                                    cc_directive *d);
+
+/* The directives joined by ", ": one field value. */
+const char *cc_control_compose(apr_pool_t *p,
+                               const apr_array_header_t *list);
+
+const cc_directive *cc_control_find(const apr_array_header_t *list,
+                                    const char *name);
+
+/* What to do with the handler's own Cache-Control. */
+typedef enum {
+    CC_MERGE_MERGE,     /* directive by directive (the default) */
+    CC_MERGE_KEEP,      /* the handler's stands; the policy adds nothing */
+    CC_MERGE_REPLACE    /* the policy's replaces the handler's */
+} cc_merge_mode;
+
+/* Compose the response's directives from the handler's (may be NULL or
+ * empty) and the policy's.  Merge: the handler's directives stay, in
+ * order and with their values, and the policy's are added where the
+ * handler did not send one of the same name; public never stands beside
+ * private (private wins, whoever sent it).  Keep: the handler's, when it
+ * sent any, else the policy's.  Replace: the policy's.
+ */
+apr_array_header_t *cc_control_merge(apr_pool_t *p,
+                                     const apr_array_header_t *handler,
+                                     const apr_array_header_t *policy,
+                                     cc_merge_mode mode);
+
+/* Rules by media type: an exact type ("image/png") beats a wildcard
+ * ("image/" and a star), which beats the default.  Types are compared
+ * without parameters and case-insensitively.
+ */
+typedef struct {
+    apr_hash_t *exact;        /* "text/css" -> value */
+    apr_hash_t *wildcard;     /* "image" -> value */
+    const void *dflt;
+} cc_typemap;
+
+void cc_typemap_init(cc_typemap *map, apr_pool_t *p);
+int cc_typemap_empty(const cc_typemap *map);
+/* type: "major/minor", or the major type, a slash and a star; returns
+ * an error message or NULL
+ */
+const char *cc_typemap_set(cc_typemap *map, apr_pool_t *p, const char *type,
+                           const void *value);
+const void *cc_typemap_lookup(const cc_typemap *map,
+                              const char *content_type);
+
+/* maps: const cc_typemap *, from the outermost scope to the innermost.
+ * The innermost scope with a rule that matches wins, whatever rule an
+ * outer scope has: a child's default beats a parent's exact type, and a
+ * child that sets one type keeps the parent's wildcards for the others.
+ */
+const void *cc_typemap_resolve(const apr_array_header_t *maps,
+                               const char *content_type);
 
 #endif /* MOD_CONDCACHE_H */

@@ -1,0 +1,474 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * cc_policy.c: the freshness policy.  Lifetimes in mod_expires' syntax,
+ * Cache-Control parsed, merged and composed as one field value (RFC 9111
+ * section 5.2), and rules looked up by media type.
+ */
+
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "mod_condcache.h"
+
+static const struct {
+    const char *name;
+    apr_int64_t seconds;
+} cc_units[] = {
+    { "year",   365 * 86400 },     /* as mod_expires: 365 days */
+    { "month",  30 * 86400 },      /* and 30 days */
+    { "week",   7 * 86400 },
+    { "day",    86400 },
+    { "hour",   3600 },
+    { "minute", 60 },
+    { "second", 1 },
+};
+
+/* What CondCacheControl may set; with_value: takes delta-seconds. */
+static const struct {
+    const char *name;
+    int with_value;
+} cc_policy_directives[] = {
+    { "public", 0 },
+    { "private", 0 },
+    { "no-cache", 0 },
+    { "no-store", 0 },
+    { "must-revalidate", 0 },
+    { "proxy-revalidate", 0 },
+    { "no-transform", 0 },
+    { "immutable", 0 },                  /* RFC 8246 */
+    { "s-maxage", 1 },
+    { "stale-while-revalidate", 1 },     /* RFC 5861 */
+    { "stale-if-error", 1 },
+};
+
+static int cc_delta_parse(const char *s, apr_int64_t *out);
+static const char *cc_next_word(char **s);
+static int cc_is_tchar(int c);
+static int cc_find_index(const apr_array_header_t *list, const char *name);
+static void cc_lower(char *s);
+
+static void cc_lower(char *s)
+{
+    for (; *s; s++) {
+        *s = (char)apr_tolower(*s);
+    }
+}
+
+/* delta-seconds = 1*DIGIT, clamped to CC_DELTA_MAX (RFC 9111 1.2.2) */
+static int cc_delta_parse(const char *s, apr_int64_t *out)
+{
+    apr_int64_t v = 0;
+
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!apr_isdigit(*s)) {
+            return 0;
+        }
+        v = v * 10 + (*s - '0');
+        if (v > CC_DELTA_MAX) {
+            v = CC_DELTA_MAX;
+        }
+    }
+    *out = v;
+    return 1;
+}
+
+/* the next white-space separated word of *s, or NULL */
+static const char *cc_next_word(char **s)
+{
+    char *start;
+
+    while (apr_isspace(**s)) {
+        (*s)++;
+    }
+    if (!**s) {
+        return NULL;
+    }
+    start = *s;
+    while (**s && !apr_isspace(**s)) {
+        (*s)++;
+    }
+    if (**s) {
+        *(*s)++ = '\0';
+    }
+    return start;
+}
+
+const char *cc_lifetime_parse(apr_pool_t *p, const char *spec,
+                              cc_lifetime *lt)
+{
+    char *s = apr_pstrdup(p, spec ? spec : "");
+    const char *word;
+    apr_int64_t total = 0;
+
+    /* A<seconds> and M<seconds> */
+    if ((s[0] == 'A' || s[0] == 'M') && apr_isdigit(s[1])) {
+        lt->base = s[0] == 'A' ? CC_BASE_ACCESS : CC_BASE_MODIFICATION;
+        if (!cc_delta_parse(s + 1, &lt->seconds)) {
+            return apr_psprintf(p, "'%s' is not A or M followed by seconds",
+                                spec);
+        }
+        return NULL;
+    }
+
+    word = cc_next_word(&s);
+    if (!word) {
+        return "an empty lifetime (\"access plus 1 day\", \"A86400\", ...)";
+    }
+    if (!strcasecmp(word, "access") || !strcasecmp(word, "now")) {
+        lt->base = CC_BASE_ACCESS;
+    }
+    else if (!strcasecmp(word, "modification")) {
+        lt->base = CC_BASE_MODIFICATION;
+    }
+    else {
+        return apr_psprintf(p, "unknown base '%s' (access, now or "
+                            "modification)", word);
+    }
+    word = cc_next_word(&s);
+    if (word && !strcasecmp(word, "plus")) {
+        word = cc_next_word(&s);
+    }
+    while (word) {
+        apr_int64_t num;
+        const char *unit;
+        apr_size_t i, len;
+
+        if (!cc_delta_parse(word, &num)) {
+            return apr_psprintf(p, "'%s' is not a number of units (a "
+                                "whole number, not negative)", word);
+        }
+        unit = cc_next_word(&s);
+        if (!unit) {
+            return apr_psprintf(p, "a unit is missing after '%s'", word);
+        }
+        len = strlen(unit);
+        for (i = 0; i < sizeof(cc_units) / sizeof(cc_units[0]); i++) {
+            apr_size_t n = strlen(cc_units[i].name);
+
+            /* singular or plural */
+            if ((len == n || (len == n + 1 && apr_tolower(unit[n]) == 's'))
+                && !strncasecmp(unit, cc_units[i].name, n)) {
+                break;
+            }
+        }
+        if (i == sizeof(cc_units) / sizeof(cc_units[0])) {
+            return apr_psprintf(p, "unknown unit '%s' (years, months, weeks, "
+                                "days, hours, minutes or seconds)", unit);
+        }
+        /* saturate rather than overflow */
+        if (num > (CC_DELTA_MAX - total) / cc_units[i].seconds) {
+            total = CC_DELTA_MAX;
+        }
+        else {
+            total += num * cc_units[i].seconds;
+        }
+        word = cc_next_word(&s);
+    }
+    lt->seconds = total;
+    return NULL;
+}
+
+apr_int64_t cc_lifetime_max_age(const cc_lifetime *lt, apr_time_t now,
+                                int has_lm, apr_time_t last_modified)
+{
+    apr_int64_t base = apr_time_sec(now), age;
+
+    if (lt->base == CC_BASE_MODIFICATION && has_lm) {
+        base = apr_time_sec(last_modified);
+    }
+    age = base + lt->seconds - apr_time_sec(now);
+    return age < 0 ? 0 : age > CC_DELTA_MAX ? CC_DELTA_MAX : age;
+}
+
+/* ---------------------------------------------------------------------
+ * Cache-Control
+ */
+
+static int cc_is_tchar(int c)
+{
+    return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
+{
+    apr_array_header_t *list = apr_array_make(p, 8, sizeof(cc_directive));
+    const char *s = value ? value : "";
+
+    for (;;) {
+        const char *start, *vstart = NULL, *end;
+        cc_directive d;
+
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        if (!*s) {
+            break;
+        }
+        start = s;
+        while (cc_is_tchar((unsigned char)*s)) {
+            s++;
+        }
+        end = s;
+        if (*s == '=') {
+            vstart = ++s;
+            if (*s == '"') {
+                for (s++; *s && *s != '"'; s++) {
+                    if (*s == '\\' && s[1]) {
+                        s++;
+                    }
+                }
+                if (*s == '"') {
+                    s++;
+                }
+            }
+        }
+        /* anything else up to the next comma belongs to this member, as
+         * received: unknown syntax is kept, not repaired
+         */
+        while (*s && *s != ',') {
+            s++;
+        }
+        if (end == start) {
+            continue;
+        }
+        d.name = apr_pstrmemdup(p, start, (apr_size_t)(end - start));
+        cc_lower((char *)d.name);
+        d.value = NULL;
+        if (vstart) {
+            const char *vend = s;
+
+            while (vend > vstart && (vend[-1] == ' ' || vend[-1] == '\t')) {
+                vend--;
+            }
+            d.value = apr_pstrmemdup(p, vstart, (apr_size_t)(vend - vstart));
+        }
+        if (cc_find_index(list, d.name) < 0) {
+            APR_ARRAY_PUSH(list, cc_directive) = d;
+        }
+    }
+    return list;
+}
+
+const char *cc_control_policy_parse(apr_pool_t *p, const char *word,
+                                    cc_directive *d)
+{
+    const char *eq = strchr(word, '=');
+    char *name = apr_pstrmemdup(p, word, eq ? (apr_size_t)(eq - word)
+                                            : strlen(word));
+    apr_size_t i;
+    apr_int64_t delta;
+
+    cc_lower(name);
+    if (!strcmp(name, "max-age")) {
+        return "max-age comes from CondCacheExpiresDefault and "
+               "CondCacheExpiresByType";
+    }
+    for (i = 0; i < sizeof(cc_policy_directives)
+                    / sizeof(cc_policy_directives[0]); i++) {
+        if (!strcmp(name, cc_policy_directives[i].name)) {
+            break;
+        }
+    }
+    if (i == sizeof(cc_policy_directives) / sizeof(cc_policy_directives[0])) {
+        return apr_psprintf(p, "unknown directive '%s'", word);
+    }
+    d->name = name;
+    d->value = NULL;
+    if (!cc_policy_directives[i].with_value) {
+        return eq ? apr_psprintf(p, "'%s' takes no value", word) : NULL;
+    }
+    if (!eq || !cc_delta_parse(eq + 1, &delta)) {
+        return apr_psprintf(p, "'%s' needs =seconds (a whole number, not "
+                            "negative)", word);
+    }
+    d->value = apr_psprintf(p, "%" APR_INT64_T_FMT, delta);
+    return NULL;
+}
+
+const char *cc_control_compose(apr_pool_t *p,
+                               const apr_array_header_t *list)
+{
+    const char *out = NULL;
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        const cc_directive *d = &APR_ARRAY_IDX(list, i, cc_directive);
+        const char *one = d->value ? apr_pstrcat(p, d->name, "=", d->value,
+                                                 NULL)
+                                   : d->name;
+
+        out = out ? apr_pstrcat(p, out, ", ", one, NULL) : one;
+    }
+    return out;
+}
+
+static int cc_find_index(const apr_array_header_t *list, const char *name)
+{
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(list, i, cc_directive).name, name)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const cc_directive *cc_control_find(const apr_array_header_t *list,
+                                    const char *name)
+{
+    int i = list ? cc_find_index(list, name) : -1;
+
+    return i < 0 ? NULL : &APR_ARRAY_IDX(list, i, cc_directive);
+}
+
+apr_array_header_t *cc_control_merge(apr_pool_t *p,
+                                     const apr_array_header_t *handler,
+                                     const apr_array_header_t *policy,
+                                     cc_merge_mode mode)
+{
+    apr_array_header_t *out;
+    int i, pub;
+
+    if (mode == CC_MERGE_REPLACE || !handler || !handler->nelts) {
+        out = policy ? apr_array_copy(p, policy)
+                     : apr_array_make(p, 1, sizeof(cc_directive));
+    }
+    else if (mode == CC_MERGE_KEEP || !policy) {
+        out = apr_array_copy(p, handler);
+    }
+    else {
+        out = apr_array_copy(p, handler);
+        for (i = 0; i < policy->nelts; i++) {
+            const cc_directive *d = &APR_ARRAY_IDX(policy, i, cc_directive);
+
+            if (cc_find_index(out, d->name) < 0) {
+                APR_ARRAY_PUSH(out, cc_directive) = *d;
+            }
+        }
+    }
+    /* never public beside private: the restrictive one wins */
+    if (cc_find_index(out, "private") >= 0
+        && (pub = cc_find_index(out, "public")) >= 0) {
+        for (i = pub; i + 1 < out->nelts; i++) {
+            APR_ARRAY_IDX(out, i, cc_directive) =
+                APR_ARRAY_IDX(out, i + 1, cc_directive);
+        }
+        out->nelts--;
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------------
+ * Rules by media type
+ */
+
+void cc_typemap_init(cc_typemap *map, apr_pool_t *p)
+{
+    map->exact = apr_hash_make(p);
+    map->wildcard = apr_hash_make(p);
+    map->dflt = NULL;
+}
+
+int cc_typemap_empty(const cc_typemap *map)
+{
+    return !map->dflt && !apr_hash_count(map->exact)
+           && !apr_hash_count(map->wildcard);
+}
+
+const char *cc_typemap_set(cc_typemap *map, apr_pool_t *p, const char *type,
+                           const void *value)
+{
+    char *t = apr_pstrdup(p, type);
+    char *slash = strchr(t, '/');
+    const char *c;
+
+    cc_lower(t);
+    if (!slash || slash == t || !slash[1]) {
+        return apr_psprintf(p, "'%s' is not a media type (type/subtype or "
+                            "type/*)", type);
+    }
+    for (c = t; c < slash; c++) {
+        if (!cc_is_tchar((unsigned char)*c) || *c == '*') {
+            return apr_psprintf(p, "'%s' is not a media type", type);
+        }
+    }
+    *slash = '\0';
+    if (!strcmp(slash + 1, "*")) {
+        apr_hash_set(map->wildcard, t, APR_HASH_KEY_STRING, value);
+        return NULL;
+    }
+    for (c = slash + 1; *c; c++) {
+        if (!cc_is_tchar((unsigned char)*c) || *c == '*') {
+            return apr_psprintf(p, "'%s' is not a media type", type);
+        }
+    }
+    *slash = '/';
+    apr_hash_set(map->exact, t, APR_HASH_KEY_STRING, value);
+    return NULL;
+}
+
+const void *cc_typemap_lookup(const cc_typemap *map,
+                              const char *content_type)
+{
+    char buf[256];
+    apr_size_t len = 0;
+    const void *v;
+    char *slash;
+
+    if (content_type) {
+        while (content_type[len] && content_type[len] != ';'
+               && content_type[len] != ' ' && content_type[len] != '\t'
+               && len < sizeof(buf) - 1) {
+            buf[len] = (char)apr_tolower(content_type[len]);
+            len++;
+        }
+    }
+    buf[len] = '\0';
+    if (len && (v = apr_hash_get(map->exact, buf, APR_HASH_KEY_STRING))) {
+        return v;
+    }
+    if ((slash = strchr(buf, '/')) != NULL) {
+        *slash = '\0';
+        if ((v = apr_hash_get(map->wildcard, buf, APR_HASH_KEY_STRING))) {
+            return v;
+        }
+    }
+    return map->dflt;
+}
+
+const void *cc_typemap_resolve(const apr_array_header_t *maps,
+                               const char *content_type)
+{
+    int i;
+
+    for (i = maps ? maps->nelts - 1 : -1; i >= 0; i--) {
+        const void *v = cc_typemap_lookup(
+            APR_ARRAY_IDX(maps, i, const cc_typemap *), content_type);
+
+        if (v) {
+            return v;
+        }
+    }
+    return NULL;
+}
