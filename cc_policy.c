@@ -58,7 +58,6 @@ static const struct {
     { "stale-if-error", 1 },
 };
 
-static int cc_delta_parse(const char *s, apr_int64_t *out);
 static const char *cc_next_word(char **s);
 static int cc_is_tchar(int c);
 static int cc_find_index(const apr_array_header_t *list, const char *name);
@@ -72,7 +71,7 @@ static void cc_lower(char *s)
 }
 
 /* delta-seconds = 1*DIGIT, clamped to CC_DELTA_MAX (RFC 9111 1.2.2) */
-static int cc_delta_parse(const char *s, apr_int64_t *out)
+int cc_delta_parse(const char *s, apr_int64_t *out)
 {
     apr_int64_t v = 0;
 
@@ -426,6 +425,19 @@ const char *cc_typemap_set(cc_typemap *map, apr_pool_t *p, const char *type,
     *slash = '/';
     apr_hash_set(map->exact, t, APR_HASH_KEY_STRING, value);
     return NULL;
+}
+
+const void *cc_typemap_get(const cc_typemap *map, const char *type)
+{
+    char *t = apr_pstrdup(apr_hash_pool_get(map->exact), type);
+    char *slash = strchr(t, '/');
+
+    cc_lower(t);
+    if (slash && !strcmp(slash + 1, "*")) {
+        *slash = '\0';
+        return apr_hash_get(map->wildcard, t, APR_HASH_KEY_STRING);
+    }
+    return apr_hash_get(map->exact, t, APR_HASH_KEY_STRING);
 }
 
 const void *cc_typemap_lookup(const cc_typemap *map,

@@ -24,6 +24,15 @@
  *   CondCacheETagSalt     string                    mixed into every tag
  *   CondCacheLastModified On|Off                    send Last-Modified (On)
  *
+ *   CondCacheExpiresDefault   "<lifetime>"          freshness of the scope
+ *   CondCacheExpiresByType    type "<lifetime>"     type exact or wildcard
+ *   CondCacheControl          directive ...         more Cache-Control
+ *   CondCacheControlByType    type directive ...
+ *   CondCacheControlMerge     Merge|Keep|Replace    the handler's own (Merge)
+ *   CondCacheExpires          On|Off                send Expires too (On)
+ *   CondCacheFreshnessStatus  code|2xx|3xx|4xx ...  which responses get them
+ *   CondCacheFingerprint      regex ["<lifetime>"]  immutable URLs (1 year)
+ *
  * A fixups hook, which runs after authentication, authorization and the
  * mapping of the request to a file, gives a static file its validators
  * and evaluates the preconditions exactly as RFC 9110 section 13.2.2
@@ -35,6 +44,11 @@
  * gets some of the RFC's precedence rules wrong, and would compare against
  * the core's FileETag tag) cannot contradict the decision; a filter puts
  * this module's validators back on the response in place of the core's.
+ *
+ * The freshness policy (Cache-Control and Expires) is applied by an output
+ * filter, once the handler has said what the response is: its status,
+ * media type, Last-Modified and its own Cache-Control.  Rules are kept per
+ * scope; the innermost scope with a rule for the response's type wins.
  *
  * This file is httpd glue only; the protocol lives in cc_*.c.
  */
@@ -50,6 +64,7 @@
 #include "util_filter.h"
 
 #include <apr_hash.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
@@ -67,7 +82,27 @@ typedef struct {
     int etag_del;
     const char *salt;    /* NULL unset, "" no salt */
     int last_modified;
+    int merge_mode;      /* cc_merge_mode */
+    int send_expires;
+    const unsigned char *statuses;   /* bitmap of codes, NULL unset */
+    /* the freshness rules of this scope and of every enclosing one, from
+     * the outermost to the innermost; a scope adds its own maps once
+     */
+    cc_typemap *own_lifetimes;       /* -> cc_lifetime */
+    cc_typemap *own_controls;        /* -> array of cc_directive */
+    apr_array_header_t *lifetimes;   /* const cc_typemap * */
+    apr_array_header_t *controls;    /* const cc_typemap * */
+    apr_array_header_t *fingerprints;    /* condcache_fingerprint * */
 } condcache_dir_conf;
+
+typedef struct {
+    ap_regex_t *regex;
+    cc_lifetime lifetime;
+} condcache_fingerprint;
+
+#define CONDCACHE_STATUS_BYTES ((600 + 7) / 8)
+#define CONDCACHE_HAS_STATUS(map, s) \
+    ((s) >= 0 && (s) < 600 && ((map)[(s) / 8] & (1 << ((s) % 8))))
 
 /* Defaults, in one place. */
 static const condcache_dir_conf condcache_defaults = {
@@ -76,8 +111,17 @@ static const condcache_dir_conf condcache_defaults = {
     0,
     0,
     "",                             /* no salt */
-    1                               /* CondCacheLastModified On */
+    1,                              /* CondCacheLastModified On */
+    CC_MERGE_MERGE,                 /* CondCacheControlMerge Merge */
+    1,                              /* CondCacheExpires On */
+    NULL,                           /* condcache_default_statuses */
+    NULL, NULL, NULL, NULL, NULL    /* no freshness rules */
 };
+
+/* CONFORMANCE.md 5.5: 200, 203, 204, 206 and 3xx (304 among them); filled
+ * in at startup
+ */
+static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 
 #define CONDCACHE_VAL(c, f) \
     ((c)->f != CONDCACHE_UNSET ? (c)->f : condcache_defaults.f)
@@ -114,6 +158,7 @@ static struct {
 } condcache_digests;
 
 static ap_filter_rec_t *condcache_validators_filter_handle;
+static ap_filter_rec_t *condcache_policy_filter_handle;
 
 static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
@@ -124,6 +169,34 @@ static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
                                       const char *args);
 static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
                                       const char *arg);
+static const char *condcache_set_expires_default(cmd_parms *cmd,
+                                                 void *dconf,
+                                                 const char *spec);
+static const char *condcache_set_expires(cmd_parms *cmd, void *dconf,
+                                         const char *type,
+                                         const char *spec);
+static const char *condcache_set_control_default(cmd_parms *cmd,
+                                                 void *dconf,
+                                                 const char *word);
+static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
+                                         const char *type,
+                                         const char *word);
+static const char *condcache_set_merge(cmd_parms *cmd, void *dconf,
+                                       const char *arg);
+static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
+                                          const char *args);
+static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
+                                             const char *pattern,
+                                             const char *spec);
+static apr_array_header_t *condcache_concat(apr_pool_t *p,
+                                            const apr_array_header_t *a,
+                                            const apr_array_header_t *b);
+static int condcache_has_policy(const condcache_dir_conf *conf);
+static void condcache_apply_policy(request_rec *r,
+                                   const condcache_dir_conf *conf);
+static apr_status_t condcache_policy_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb);
+static void condcache_insert_filter(request_rec *r);
 static int condcache_etag_bits(const condcache_dir_conf *conf);
 static int condcache_already_decided(const request_rec *r);
 static int condcache_serves_file(request_rec *r);
@@ -159,7 +232,24 @@ static void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
     conf->enabled = CONDCACHE_UNSET;
     conf->etag_set = CONDCACHE_UNSET;
     conf->last_modified = CONDCACHE_UNSET;
+    conf->merge_mode = CONDCACHE_UNSET;
+    conf->send_expires = CONDCACHE_UNSET;
     return conf;
+}
+
+/* a followed by b, either may be NULL: lists append */
+static apr_array_header_t *condcache_concat(apr_pool_t *p,
+                                            const apr_array_header_t *a,
+                                            const apr_array_header_t *b)
+{
+    apr_array_header_t *out;
+
+    if (!a || !b) {
+        return (apr_array_header_t *)(a ? a : b);
+    }
+    out = apr_array_copy(p, a);
+    apr_array_cat(out, b);
+    return out;
 }
 
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
@@ -171,6 +261,13 @@ static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
     conf->enabled = CONDCACHE_MERGE(base, add, enabled);
     conf->last_modified = CONDCACHE_MERGE(base, add, last_modified);
     conf->salt = add->salt ? add->salt : base->salt;
+    conf->merge_mode = CONDCACHE_MERGE(base, add, merge_mode);
+    conf->send_expires = CONDCACHE_MERGE(base, add, send_expires);
+    conf->statuses = add->statuses ? add->statuses : base->statuses;
+    conf->lifetimes = condcache_concat(p, base->lifetimes, add->lifetimes);
+    conf->controls = condcache_concat(p, base->controls, add->controls);
+    conf->fingerprints = condcache_concat(p, base->fingerprints,
+                                          add->fingerprints);
 
     /* CondCacheETag as FileETag: an absolute list replaces the parent's,
      * +Keyword and -Keyword change it.
@@ -297,6 +394,190 @@ static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *condcache_set_expires_default(cmd_parms *cmd,
+                                                 void *dconf,
+                                                 const char *spec)
+{
+    return condcache_set_expires(cmd, dconf, NULL, spec);
+}
+
+/* CondCacheExpiresByType <type> "<lifetime>"; type NULL for the default */
+static const char *condcache_set_expires(cmd_parms *cmd, void *dconf,
+                                         const char *type, const char *spec)
+{
+    condcache_dir_conf *conf = dconf;
+    cc_lifetime *lt = apr_palloc(cmd->pool, sizeof(*lt));
+    const char *err;
+
+    err = cc_lifetime_parse(cmd->temp_pool, spec, lt);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, spec,
+                            err);
+    }
+    if (!conf->own_lifetimes) {
+        conf->own_lifetimes = apr_palloc(cmd->pool,
+                                         sizeof(*conf->own_lifetimes));
+        cc_typemap_init(conf->own_lifetimes, cmd->pool);
+        conf->lifetimes = apr_array_make(cmd->pool, 1,
+                                         sizeof(const cc_typemap *));
+        APR_ARRAY_PUSH(conf->lifetimes, const cc_typemap *) =
+            conf->own_lifetimes;
+    }
+    if (!type) {
+        conf->own_lifetimes->dflt = lt;
+        return NULL;
+    }
+    err = cc_typemap_set(conf->own_lifetimes, cmd->pool, type, lt);
+    return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err)
+               : NULL;
+}
+
+static const char *condcache_set_control_default(cmd_parms *cmd,
+                                                 void *dconf,
+                                                 const char *word)
+{
+    return condcache_set_control(cmd, dconf, NULL, word);
+}
+
+/* CondCacheControlByType <type> directive ...: each call adds one; type
+ * NULL for CondCacheControl
+ */
+static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
+                                         const char *type, const char *word)
+{
+    condcache_dir_conf *conf = dconf;
+    apr_array_header_t *list;
+    cc_directive d;
+    const char *err;
+
+    err = cc_control_policy_parse(cmd->pool, word, &d);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    if (!conf->own_controls) {
+        conf->own_controls = apr_palloc(cmd->pool,
+                                        sizeof(*conf->own_controls));
+        cc_typemap_init(conf->own_controls, cmd->pool);
+        conf->controls = apr_array_make(cmd->pool, 1,
+                                        sizeof(const cc_typemap *));
+        APR_ARRAY_PUSH(conf->controls, const cc_typemap *) =
+            conf->own_controls;
+    }
+    list = (apr_array_header_t *)(type
+                                  ? cc_typemap_get(conf->own_controls, type)
+                                  : conf->own_controls->dflt);
+    if (!list) {
+        list = apr_array_make(cmd->pool, 4, sizeof(cc_directive));
+        if (!type) {
+            conf->own_controls->dflt = list;
+        }
+        else if ((err = cc_typemap_set(conf->own_controls, cmd->pool, type,
+                                       list)) != NULL) {
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+        }
+    }
+    if (!cc_control_find(list, d.name)) {
+        APR_ARRAY_PUSH(list, cc_directive) = d;
+    }
+    return NULL;
+}
+
+static const char *condcache_set_merge(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    condcache_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "Merge")) {
+        conf->merge_mode = CC_MERGE_MERGE;
+    }
+    else if (!strcasecmp(arg, "Keep")) {
+        conf->merge_mode = CC_MERGE_KEEP;
+    }
+    else if (!strcasecmp(arg, "Replace")) {
+        conf->merge_mode = CC_MERGE_REPLACE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not Merge, Keep or "
+                            "Replace", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+/* CondCacheFreshnessStatus 200 203 3xx 404 ...: the whole list */
+static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
+                                          const char *args)
+{
+    condcache_dir_conf *conf = dconf;
+    unsigned char *map = apr_pcalloc(cmd->pool, CONDCACHE_STATUS_BYTES);
+    const char *word;
+    int any = 0;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        int lo, hi, code;
+
+        if (strlen(word) == 3 && apr_isdigit(word[0])
+            && (word[1] == 'x' || word[1] == 'X')
+            && (word[2] == 'x' || word[2] == 'X')) {
+            lo = (word[0] - '0') * 100;
+            hi = lo + 99;
+        }
+        else if (strlen(word) == 3 && apr_isdigit(word[0])
+                 && apr_isdigit(word[1]) && apr_isdigit(word[2])) {
+            lo = hi = atoi(word);
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a status code "
+                                "(such as 200 or 404) or a class (3xx)",
+                                cmd->cmd->name, word);
+        }
+        if (lo < 200 || lo >= 500) {
+            return apr_psprintf(cmd->pool, "%s: '%s': only 2xx, 3xx and 4xx "
+                                "responses can get freshness headers",
+                                cmd->cmd->name, word);
+        }
+        for (code = lo; code <= hi; code++) {
+            map[code / 8] |= (unsigned char)(1 << (code % 8));
+        }
+        any = 1;
+    }
+    if (!any) {
+        return apr_psprintf(cmd->pool, "%s needs at least one status",
+                            cmd->cmd->name);
+    }
+    conf->statuses = map;
+    return NULL;
+}
+
+/* CondCacheFingerprint regex ["<lifetime>"] */
+static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
+                                             const char *pattern,
+                                             const char *spec)
+{
+    condcache_dir_conf *conf = dconf;
+    condcache_fingerprint *fp = apr_palloc(cmd->pool, sizeof(*fp));
+    const char *err;
+
+    fp->regex = ap_pregcomp(cmd->pool, pattern, AP_REG_EXTENDED);
+    if (!fp->regex) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
+                            "expression", cmd->cmd->name, pattern);
+    }
+    if (!spec) {
+        spec = "access plus 1 year";
+    }
+    err = cc_lifetime_parse(cmd->temp_pool, spec, &fp->lifetime);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, spec,
+                            err);
+    }
+    if (!conf->fingerprints) {
+        conf->fingerprints = apr_array_make(cmd->pool, 1,
+                                            sizeof(condcache_fingerprint *));
+    }
+    APR_ARRAY_PUSH(conf->fingerprints, condcache_fingerprint *) = fp;
+    return NULL;
+}
+
 static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCache", condcache_set_flag,
                   (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
@@ -314,6 +595,36 @@ static const command_rec condcache_cmds[] = {
                   (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Send Last-Modified, never later than Date"),
+    AP_INIT_TAKE1("CondCacheExpiresDefault", condcache_set_expires_default,
+                  NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "The lifetime of the responses of the scope"),
+    AP_INIT_TAKE2("CondCacheExpiresByType", condcache_set_expires, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "The lifetime of the responses of a media type"),
+    AP_INIT_ITERATE("CondCacheControl", condcache_set_control_default, NULL,
+                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                    "Cache-Control directives for the responses of the "
+                    "scope"),
+    AP_INIT_ITERATE2("CondCacheControlByType", condcache_set_control, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "Cache-Control directives for the responses of a "
+                     "media type"),
+    AP_INIT_TAKE1("CondCacheControlMerge", condcache_set_merge, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "What to do with the handler's own Cache-Control: Merge, "
+                  "Keep or Replace"),
+    AP_INIT_TAKE1("CondCacheExpires", condcache_set_flag,
+                  (void *)APR_OFFSETOF(condcache_dir_conf, send_expires),
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Send Expires beside max-age"),
+    AP_INIT_RAW_ARGS("CondCacheFreshnessStatus", condcache_set_statuses,
+                     NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "The response statuses that get freshness headers"),
+    AP_INIT_TAKE12("CondCacheFingerprint", condcache_set_fingerprint, NULL,
+                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                   "A regular expression for fingerprinted URLs, which get "
+                   "a long lifetime and immutable"),
     { NULL }
 };
 
@@ -775,6 +1086,160 @@ static int condcache_log_transaction(request_rec *r)
 }
 
 /* ---------------------------------------------------------------------
+ * The freshness policy
+ */
+
+static int condcache_has_policy(const condcache_dir_conf *conf)
+{
+    return conf->lifetimes || conf->controls || conf->fingerprints;
+}
+
+/* Compose Cache-Control and Expires for the response as it stands: its
+ * status, its media type (for a 304, the type of the 200 it stands for),
+ * its Last-Modified and the handler's own Cache-Control.
+ */
+static void condcache_apply_policy(request_rec *r,
+                                   const condcache_dir_conf *conf)
+{
+    const unsigned char *statuses = conf->statuses ? conf->statuses
+                                    : condcache_default_statuses;
+    const cc_lifetime *lt = NULL;
+    const apr_array_header_t *control;
+    apr_array_header_t *policy, *merged;
+    const cc_directive *max_age;
+    const char *sent, *more, *field;
+    apr_time_t lm = 0;
+    apr_int64_t delta;
+    int i, immutable = 0, has_lm;
+    cc_merge_mode mode = (cc_merge_mode)CONDCACHE_VAL(conf, merge_mode);
+
+    if (!CONDCACHE_HAS_STATUS(statuses, r->status)) {
+        return;
+    }
+    /* a fingerprinted URL is immutable whatever its type */
+    for (i = conf->fingerprints ? conf->fingerprints->nelts - 1 : -1;
+         i >= 0 && !lt; i--) {
+        const condcache_fingerprint *fp =
+            APR_ARRAY_IDX(conf->fingerprints, i, condcache_fingerprint *);
+
+        if (!ap_regexec(fp->regex, r->uri, 0, NULL, 0)) {
+            lt = &fp->lifetime;
+            immutable = 1;
+        }
+    }
+    if (!lt) {
+        lt = cc_typemap_resolve(conf->lifetimes, r->content_type);
+    }
+    control = cc_typemap_resolve(conf->controls, r->content_type);
+    if (!lt && !control) {
+        return;
+    }
+
+    /* the handler's own, from both tables (mod_cgi and "Header always"
+     * put fields in err_headers_out)
+     */
+    sent = apr_table_getm(r->pool, r->headers_out, "Cache-Control");
+    more = apr_table_getm(r->pool, r->err_headers_out, "Cache-Control");
+    if (more) {
+        sent = sent ? apr_pstrcat(r->pool, sent, ", ", more, NULL) : more;
+    }
+    if (mode == CC_MERGE_KEEP
+        && (sent || apr_table_get(r->headers_out, "Expires")
+            || apr_table_get(r->err_headers_out, "Expires"))) {
+        if (APLOGrtrace1(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
+                          "freshness of %s left to the handler", r->uri);
+        }
+        return;
+    }
+
+    policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
+    if (lt) {
+        cc_directive *d = apr_array_push(policy);
+
+        field = apr_table_get(r->headers_out, "Last-Modified");
+        has_lm = field && cc_date_parse(field, r->request_time, &lm);
+        if (lt->base == CC_BASE_MODIFICATION && !has_lm
+            && APLOGrtrace1(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: %s "
+                          "has no Last-Modified: its lifetime counts from "
+                          "the request", r->uri);
+        }
+        d->name = "max-age";
+        d->value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                cc_lifetime_max_age(lt, r->request_time,
+                                                    has_lm, lm));
+    }
+    if (control) {
+        apr_array_cat(policy, control);
+    }
+    if (immutable && !cc_control_find(policy, "immutable")) {
+        cc_directive *d = apr_array_push(policy);
+
+        d->name = "immutable";
+        d->value = NULL;
+    }
+
+    merged = cc_control_merge(r->pool,
+                              sent ? cc_control_parse(r->pool, sent) : NULL,
+                              policy, mode);
+    field = cc_control_compose(r->pool, merged);
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    if (field) {
+        apr_table_setn(r->headers_out, "Cache-Control", field);
+    }
+    else {
+        apr_table_unset(r->headers_out, "Cache-Control");
+    }
+
+    /* Expires agrees with max-age: Date + max-age (RFC 9111 5.3) */
+    max_age = cc_control_find(merged, "max-age");
+    if (max_age && max_age->value && cc_delta_parse(max_age->value, &delta)) {
+        apr_table_unset(r->err_headers_out, "Expires");
+        if (CONDCACHE_VAL(conf, send_expires)) {
+            char *date = apr_palloc(r->pool, CC_DATE_LEN);
+
+            cc_date_format(date, apr_time_from_sec(
+                               apr_time_sec(r->request_time) + delta));
+            apr_table_setn(r->headers_out, "Expires", date);
+        }
+        else {
+            apr_table_unset(r->headers_out, "Expires");
+        }
+    }
+    if (APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: freshness "
+                      "of %s (%d, %s): Cache-Control: %s", r->uri, r->status,
+                      r->content_type ? r->content_type : "no type",
+                      field ? field : "(none)");
+    }
+}
+
+static apr_status_t condcache_policy_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb)
+{
+    condcache_apply_policy(f->r, ap_get_module_config(f->r->per_dir_config,
+                                                      &condcache_module));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* insert_filter, and insert_error_filter for the responses that httpd
+ * makes itself (redirects, errors)
+ */
+static void condcache_insert_filter(request_rec *r)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+
+    if (!r->main && CONDCACHE_VAL(conf, enabled)
+        && condcache_has_policy(conf)) {
+        ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+
+/* ---------------------------------------------------------------------
  * Hooks
  */
 
@@ -803,17 +1268,37 @@ static void condcache_register_hooks(apr_pool_t *p)
      */
     static const char *const before_us[] = { "mod_dir.c", "mod_dav.c",
                                              NULL };
+    static const int fresh[] = { 200, 203, 204, 206 };
+    apr_size_t i;
+    int code;
 
     (void)p;
+    for (i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+        condcache_default_statuses[fresh[i] / 8] |=
+            (unsigned char)(1 << (fresh[i] % 8));
+    }
+    for (code = 300; code < 400; code++) {
+        condcache_default_statuses[code / 8] |=
+            (unsigned char)(1 << (code % 8));
+    }
+
     ap_hook_fixups(condcache_fixups, before_us, NULL, APR_HOOK_LAST);
     ap_hook_handler(condcache_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(condcache_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(condcache_insert_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(condcache_insert_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     condcache_validators_filter_handle =
         ap_register_output_filter("CONDCACHE_VALIDATORS",
                                   condcache_validators_filter, NULL,
                                   (ap_filter_type)(AP_FTYPE_RESOURCE - 1));
+    condcache_policy_filter_handle =
+        ap_register_output_filter("CONDCACHE_POLICY",
+                                  condcache_policy_filter, NULL,
+                                  (ap_filter_type)(AP_FTYPE_CONTENT_SET - 1));
 }
 
 AP_DECLARE_MODULE(condcache) = {

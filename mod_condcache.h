@@ -191,6 +191,9 @@ typedef struct {
     apr_int64_t seconds;     /* 0 .. CC_DELTA_MAX */
 } cc_lifetime;
 
+/* delta-seconds (RFC 9111 1.2.2): digits only, clamped to CC_DELTA_MAX */
+int cc_delta_parse(const char *s, apr_int64_t *out);
+
 /* Parse a lifetime; on error return a message (from p) naming the part
  * that is wrong, else NULL.
  */
@@ -272,6 +275,8 @@ const char *cc_typemap_set(cc_typemap *map, apr_pool_t *p, const char *type,
                            const void *value);
 const void *cc_typemap_lookup(const cc_typemap *map,
                               const char *content_type);
+/* the value set for exactly this type or wildcard, without fallback */
+const void *cc_typemap_get(const cc_typemap *map, const char *type);
 
 /* maps: const cc_typemap *, from the outermost scope to the innermost.
  * The innermost scope with a rule that matches wins, whatever rule an

@@ -1,0 +1,174 @@
+# The freshness policy: lifetimes and Cache-Control per scope and type,
+# composed into one Cache-Control with an Expires that agrees
+# (CONFORMANCE.md sections 4 and 5 and the rows of section 6).
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest;
+use Apache::TestUtil;
+use HTTP::Date qw(str2time);
+use LWP::UserAgent ();
+use lib 't/lib';
+use CondCacheTest;
+
+plan tests => 50;
+
+my $HOUR = 3600;
+my $DAY  = 86400;
+
+for my $f (qw(fresh/a.txt fresh/b.css fresh/c.png fresh/d.gif
+              fresh/child/a.txt fresh/child/c.png fresh/child/d.gif
+              fresh/ht/d.gif fresh/ht/b.css fresh/loc/old.txt)) {
+    set_mtime($f) if -e file_path($f);
+}
+
+# Cache-Control lines of a response: there must be exactly one.
+sub cc {
+    my $r = shift;
+    my @lines = $r->headers->header('Cache-Control');
+    return @lines == 1 ? $lines[0] : scalar(@lines) . ' lines: @lines';
+}
+
+# Expires - Date, in seconds, or undef without Expires
+sub expires_in {
+    my $r = shift;
+    my $e = $r->header('Expires');
+    return undef unless defined $e;
+    return str2time($e) - str2time($r->header('Date'));
+}
+
+# --- one scope: default, exact type, wildcard ---------------------------
+my $r = GET '/fresh/a.txt';
+ok t_cmp(cc($r), 'max-age=3600, public', 'default lifetime, scope control');
+ok t_cmp(expires_in($r), $HOUR, 'Expires = Date + max-age');
+$r = GET '/fresh/b.css';
+ok t_cmp(cc($r), 'max-age=2592000, immutable',
+         'exact type: a month is 30 days; its own control list');
+ok t_cmp(expires_in($r), 30 * $DAY, 'Expires agrees');
+$r = GET '/fresh/c.png';
+ok t_cmp(cc($r), 'max-age=604800, public', 'image/* wildcard');
+$r = GET '/fresh/e.html';
+ok t_cmp(cc($r), 'max-age=3600, public', 'no type rule: the default');
+
+# --- a child <Directory> adds one type (CONFORMANCE.md 6, last row) ----
+ok t_cmp(cc(GET '/fresh/child/c.png'), 'max-age=172800, public',
+         'child: its exact type');
+ok t_cmp(cc(GET '/fresh/child/d.gif'), 'max-age=604800, public',
+         'child: the parent\'s image/* wildcard survives');
+ok t_cmp(cc(GET '/fresh/child/a.txt'), 'max-age=3600, public',
+         'child: the parent\'s default');
+
+# --- .htaccess default beats the server's by-type rule ---------------------
+ok t_cmp(cc(GET '/fresh/ht/d.gif'), 'max-age=300, public',
+         '.htaccess default beats the server\'s image/*');
+ok t_cmp(cc(GET '/fresh/ht/b.css'), 'max-age=300, immutable',
+         '.htaccess default beats the server\'s text/css');
+
+# --- <Location>: modification base, Expires off ---------------------------
+{
+    my $lm = time - $HOUR;
+    set_mtime('fresh/loc/a.txt', $lm);
+    $r = GET '/fresh/loc/a.txt';
+    my $want = str2time($r->header('Last-Modified')) + $DAY
+               - str2time($r->header('Date'));
+    ok t_cmp(cc($r), "max-age=$want, public",
+             'modification plus 1 day counts from Last-Modified');
+    ok t_cmp($r->header('Expires'), undef, 'CondCacheExpires Off');
+    set_mtime('fresh/loc/b.css');        # 1994: the lifetime has ended
+    $r = GET '/fresh/loc/b.css';
+    ok t_cmp(cc($r), 'max-age=0, immutable',
+             'a lifetime that ended in the past gives max-age=0');
+    set_mtime('fresh/loc/nolm/a.txt', $lm);
+    ok t_cmp(cc(GET '/fresh/loc/nolm/a.txt'), "max-age=$DAY, public",
+             'no Last-Modified: modification falls back to access');
+}
+
+# --- a 304 carries its 200's policy, for the 200's type -------------------
+{
+    my $full = GET '/fresh/b.css';
+    my $nm = GET '/fresh/b.css', 'If-None-Match' => $full->header('ETag');
+    ok t_cmp($nm->code, 304, '304');
+    ok t_cmp(cc($nm), cc($full), '304: the 200\'s Cache-Control');
+    ok t_cmp(expires_in($nm), expires_in($full),
+             '304: Expires from the type of the 200, not a default');
+    $nm = GET '/fresh/a.txt', 'If-Modified-Since' => LM_DATE;
+    ok t_cmp($nm->code, 304, '304 by date');
+    ok t_cmp(cc($nm), 'max-age=3600, public', '304 by date: policy');
+}
+
+# --- statuses --------------------------------------------------------------
+$r = GET '/fresh/missing.txt';
+ok t_cmp($r->code, 404, '404');
+ok t_cmp($r->header('Cache-Control'), undef, '404: none by default');
+ok t_cmp($r->header('Expires'), undef, '404: no Expires');
+$r = GET '/fresh/statuses/missing.txt';
+ok t_cmp(cc($r), 'max-age=3600, public', 'CondCacheFreshnessStatus 404');
+ok t_cmp(cc(GET '/fresh/statuses/a.txt'), 'max-age=3600, public',
+         'and 200, listed');
+$r = GET '/fresh/statuses/fail.sh';
+ok t_cmp($r->code, 503, '5xx');
+ok t_cmp($r->header('Cache-Control'), undef, '5xx: never');
+$r = GET '/fresh/fail.sh';
+ok t_cmp($r->code, 500, '500');
+ok t_cmp($r->header('Cache-Control'), undef, '500: never');
+{
+    my $ua = LWP::UserAgent->new(max_redirect => 0);
+    $r = $ua->get('http://' . Apache::TestRequest::hostport() . '/fresh-moved');
+    ok t_cmp($r->code, 301, 'a redirect');
+    ok t_cmp(cc($r), 'max-age=600', '3xx get freshness by default');
+}
+
+# --- handler output: a CGI -------------------------------------------------
+$r = GET '/fresh/plain.sh';
+ok t_cmp($r->content, "dynamic\n", 'CGI ran');
+ok t_cmp(cc($r), 'max-age=3600, public', 'CGI without Cache-Control');
+ok t_cmp(expires_in($r), $HOUR, 'and its Expires');
+
+# the application's "private, max-age=0" in each merge mode (6)
+$r = GET '/fresh/app.sh';
+ok t_cmp(cc($r), 'private, max-age=0',
+         'Merge: the application\'s directives stand, one max-age');
+ok t_cmp(expires_in($r), 0, 'Merge: Expires = Date + its max-age');
+$r = GET '/fresh/keep/app.sh';
+ok t_cmp(cc($r), 'private, max-age=0', 'Keep: untouched');
+ok t_cmp($r->header('Expires'), undef, 'Keep: no Expires added');
+$r = GET '/fresh/replace/app.sh';
+ok t_cmp(cc($r), 'max-age=3600, public', 'Replace: the policy\'s');
+ok t_cmp(expires_in($r), $HOUR, 'Replace: Expires agrees');
+for my $url (qw(/fresh/app.sh /fresh/keep/app.sh /fresh/replace/app.sh)) {
+    my $v = cc(GET $url);
+    my $n = () = $v =~ /max-age/g;
+    ok t_cmp($n, 1, "$url: exactly one max-age");
+}
+
+# --- fingerprinted URLs ----------------------------------------------------
+$r = GET '/fresh/fp/app.3f9a1c2e.js';
+ok t_cmp(cc($r), 'max-age=31536000, public, immutable',
+         'fingerprint: a year (365 days) and immutable');
+ok t_cmp(expires_in($r), 365 * $DAY, 'fingerprint: Expires');
+ok t_cmp(cc(GET '/fresh/fp/app.js'), 'max-age=3600, public',
+         'no fingerprint: the type rules');
+ok t_cmp(cc(GET '/fresh/fp/b.css'), 'max-age=2592000, immutable',
+         'no fingerprint: text/css');
+
+# --- scopes without the module ---------------------------------------------
+ok t_cmp(GET('/static/a.txt')->header('Cache-Control'), undef,
+         'no policy: no Cache-Control');
+ok t_cmp(GET('/static/a.txt')->header('Expires'), undef,
+         'no policy: no Expires');
+
+# the trace says why a modification lifetime counted from the request
+{
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    my $found = 0;
+    for (1 .. 20) {
+        open my $fh, '<', $log or die "$log: $!";
+        while (<$fh>) {
+            $found = 1 if m{/fresh/loc/nolm/a.txt has no Last-Modified};
+        }
+        last if $found;
+        select undef, undef, undef, 0.1;
+    }
+    ok t_cmp($found, 1, 'trace: no Last-Modified, counted from the request');
+}

@@ -1,0 +1,5 @@
+#!/bin/sh
+# An application that fails.
+cat >/dev/null
+printf 'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n'
+printf 'broken\n'
