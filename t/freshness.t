@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 50;
+plan tests => 61;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -83,6 +83,23 @@ ok t_cmp(cc(GET '/fresh/ht/b.css'), 'max-age=300, immutable',
     ok t_cmp(cc(GET '/fresh/loc/nolm/a.txt'), "max-age=$DAY, public",
              'no Last-Modified: modification falls back to access');
 }
+
+# --- every directive in .htaccess, and inherited by a subdirectory -------
+for my $dir ('/fresh/ht2', '/fresh/ht2/sub') {
+    $r = GET "$dir/a.txt";
+    ok t_cmp(cc($r), 'max-age=60, no-transform',
+             "$dir: ExpiresByType A60 and CondCacheControl");
+    ok t_cmp($r->header('Expires'), undef, "$dir: CondCacheExpires Off");
+    ok t_cmp(cc(GET "$dir/b.css"), 'max-age=2592000, must-revalidate',
+             "$dir: ControlByType; the server's text/css lifetime");
+    ok t_cmp(cc(GET "$dir/lib.0123abcd.js"),
+             'max-age=2592000, no-transform, immutable',
+             "$dir: CondCacheFingerprint with its own lifetime");
+    ok t_cmp(GET("$dir/missing.txt")->header('Cache-Control'), undef,
+             "$dir: CondCacheFreshnessStatus 200 only");
+}
+ok t_cmp(GET('/fresh/loc/nolm/a.txt')->header('Expires'), undef,
+         'CondCacheExpires Off inherited from <Location>');
 
 # --- a 304 carries its 200's policy, for the 200's type -------------------
 {
