@@ -315,6 +315,11 @@ START_TEST(typemap)
     ck_assert_str_eq(cc_typemap_lookup(map, NULL), "dflt");
     ck_assert_str_eq(cc_typemap_lookup(map, ""), "dflt");
     ck_assert(!cc_typemap_empty(map));
+    /* the rule set for exactly that pattern, without falling back */
+    ck_assert_str_eq(cc_typemap_get(map, "image/*"), "images");
+    ck_assert_str_eq(cc_typemap_get(map, "TEXT/css"), "css");
+    ck_assert_ptr_null(cc_typemap_get(map, "image/gif"));
+    ck_assert_ptr_null(cc_typemap_get(map, "text/*"));
 
     cc_typemap_init(&empty, pool);
     ck_assert(cc_typemap_empty(&empty));
