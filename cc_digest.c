@@ -64,6 +64,14 @@ void cc_digest_update(cc_digest_ctx *ctx, const void *data, apr_size_t len)
     XXH3_128bits_update(ctx->state, data, len);
 }
 
+void cc_digest_field(cc_digest_ctx *ctx, const char *value)
+{
+    if (value) {
+        XXH3_128bits_update(ctx->state, value, strlen(value));
+    }
+    XXH3_128bits_update(ctx->state, "", 1);
+}
+
 void cc_digest_final(cc_digest_ctx *ctx, unsigned char out[CC_DIGEST_LEN])
 {
     XXH128_canonical_t c;

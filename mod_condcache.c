@@ -33,6 +33,10 @@
  *   CondCacheFreshnessStatus  code|2xx|3xx|4xx ...  which responses get them
  *   CondCacheFingerprint      regex ["<lifetime>"]  immutable URLs (1 year)
  *
+ *   CondCacheDigest           On|Off|Override       digest ETags for handler
+ *                                                   output (Off)
+ *   CondCacheDigestMaxSize    bytes                 what it buffers (1 MiB)
+ *
  * A fixups hook, which runs after authentication, authorization and the
  * mapping of the request to a file, gives a static file its validators
  * and evaluates the preconditions exactly as RFC 9110 section 13.2.2
@@ -49,6 +53,16 @@
  * filter, once the handler has said what the response is: its status,
  * media type, Last-Modified and its own Cache-Control.  Rules are kept per
  * scope; the innermost scope with a rule for the response's type wins.
+ *
+ * A last filter, after the content filters (mod_deflate, mod_brotli) and
+ * before mod_cache and the protocol ones, sees the response as it will
+ * leave: it gives handler output a strong ETag made of a digest of the
+ * bytes (buffering at most CondCacheDigestMaxSize of them, and streaming
+ * whatever it cannot hold), then evaluates If-None-Match and
+ * If-Modified-Since against the final validators and turns a match into a
+ * 304 before any byte of the body is sent.  It also makes the decision for
+ * a static file whose response a filter transforms (a compressed file's
+ * "-gzip" tag).
  *
  * This file is httpd glue only; the protocol lives in cc_*.c.
  */
@@ -93,7 +107,13 @@ typedef struct {
     apr_array_header_t *lifetimes;   /* const cc_typemap * */
     apr_array_header_t *controls;    /* const cc_typemap * */
     apr_array_header_t *fingerprints;    /* condcache_fingerprint * */
+    int digest;                      /* CONDCACHE_DIGEST_* */
+    apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
 } condcache_dir_conf;
+
+#define CONDCACHE_DIGEST_OFF      0
+#define CONDCACHE_DIGEST_ON       1      /* where the handler sent no ETag */
+#define CONDCACHE_DIGEST_OVERRIDE 2      /* in place of the handler's */
 
 typedef struct {
     ap_regex_t *regex;
@@ -115,7 +135,9 @@ static const condcache_dir_conf condcache_defaults = {
     CC_MERGE_MERGE,                 /* CondCacheControlMerge Merge */
     1,                              /* CondCacheExpires On */
     NULL,                           /* condcache_default_statuses */
-    NULL, NULL, NULL, NULL, NULL    /* no freshness rules */
+    NULL, NULL, NULL, NULL, NULL,   /* no freshness rules */
+    CONDCACHE_DIGEST_OFF,           /* buffering is the admin's choice */
+    1024 * 1024                     /* CondCacheDigestMaxSize 1 MiB */
 };
 
 /* CONFORMANCE.md 5.5: 200, 203, 204, 206 and 3xx (304 among them); filled
@@ -133,8 +155,27 @@ typedef struct {
     const char *etag;          /* the tag of the current representation */
     const char *last_modified; /* its Last-Modified, formatted */
     int not_modified;          /* condcache_handler sends a 304 */
+    cc_range range;            /* what the fixup decided for Range */
     apr_table_t *headers_in;   /* the client's fields, put back for logs */
 } condcache_req;
+
+/* the last filter's state */
+typedef enum {
+    CONDCACHE_FINAL_HOLD,      /* buffering for the digest */
+    CONDCACHE_FINAL_304        /* the body is dropped */
+} condcache_final_state;
+
+typedef struct {
+    condcache_final_state state;
+    apr_bucket_brigade *held;  /* what is held back, set aside */
+    apr_off_t held_bytes;
+    apr_off_t max;
+    cc_digest_ctx *digest;
+    apr_time_t started;
+} condcache_final_ctx;
+
+/* how long a proxied response may keep flushing before it is a stream */
+#define CONDCACHE_PROXY_FLUSH apr_time_from_msec(1000)
 
 /* Digests of files, per (device, inode, size, mtime): one per child
  * process, bounded, shared by its threads.
@@ -159,6 +200,7 @@ static struct {
 
 static ap_filter_rec_t *condcache_validators_filter_handle;
 static ap_filter_rec_t *condcache_policy_filter_handle;
+static ap_filter_rec_t *condcache_final_filter_handle;
 
 static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
@@ -197,6 +239,20 @@ static void condcache_apply_policy(request_rec *r,
 static apr_status_t condcache_policy_filter(ap_filter_t *f,
                                             apr_bucket_brigade *bb);
 static void condcache_insert_filter(request_rec *r);
+static void condcache_insert_error_filter(request_rec *r);
+static const char *condcache_set_digest(cmd_parms *cmd, void *dconf,
+                                        const char *arg);
+static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
+                                            const char *arg);
+static int condcache_transformed(const request_rec *r);
+static void condcache_add_final_filter(request_rec *r);
+static int condcache_final_evaluate(request_rec *r, const char *reason);
+static void condcache_drop_data(apr_bucket_brigade *bb);
+static apr_status_t condcache_final_pass(ap_filter_t *f,
+                                         apr_bucket_brigade *bb,
+                                         const char *why);
+static apr_status_t condcache_final_filter(ap_filter_t *f,
+                                           apr_bucket_brigade *bb);
 static int condcache_etag_bits(const condcache_dir_conf *conf);
 static int condcache_already_decided(const request_rec *r);
 static int condcache_serves_file(request_rec *r);
@@ -234,6 +290,8 @@ static void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
     conf->last_modified = CONDCACHE_UNSET;
     conf->merge_mode = CONDCACHE_UNSET;
     conf->send_expires = CONDCACHE_UNSET;
+    conf->digest = CONDCACHE_UNSET;
+    conf->digest_max = CONDCACHE_UNSET;
     return conf;
 }
 
@@ -268,6 +326,8 @@ static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
     conf->controls = condcache_concat(p, base->controls, add->controls);
     conf->fingerprints = condcache_concat(p, base->fingerprints,
                                           add->fingerprints);
+    conf->digest = CONDCACHE_MERGE(base, add, digest);
+    conf->digest_max = CONDCACHE_MERGE(base, add, digest_max);
 
     /* CondCacheETag as FileETag: an absolute list replaces the parent's,
      * +Keyword and -Keyword change it.
@@ -578,6 +638,42 @@ static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *condcache_set_digest(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    condcache_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "On")) {
+        conf->digest = CONDCACHE_DIGEST_ON;
+    }
+    else if (!strcasecmp(arg, "Off")) {
+        conf->digest = CONDCACHE_DIGEST_OFF;
+    }
+    else if (!strcasecmp(arg, "Override")) {
+        conf->digest = CONDCACHE_DIGEST_OVERRIDE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On, Off or Override",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
+                                            const char *arg)
+{
+    condcache_dir_conf *conf = dconf;
+    apr_int64_t bytes;
+
+    /* a whole number of bytes, at most 1 GiB: the bound is per request */
+    if (!cc_delta_parse(arg, &bytes) || bytes > 1024 * 1024 * 1024) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of bytes "
+                            "from 0 to 1073741824", cmd->cmd->name, arg);
+    }
+    conf->digest_max = (apr_off_t)bytes;
+    return NULL;
+}
+
 static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCache", condcache_set_flag,
                   (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
@@ -625,6 +721,12 @@ static const command_rec condcache_cmds[] = {
                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                    "A regular expression for fingerprinted URLs, which get "
                    "a long lifetime and immutable"),
+    AP_INIT_TAKE1("CondCacheDigest", condcache_set_digest, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Give handler output a digest ETag: On, Off or Override"),
+    AP_INIT_TAKE1("CondCacheDigestMaxSize", condcache_set_digest_max, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "The most bytes of a response held back for its digest"),
     { NULL }
 };
 
@@ -644,7 +746,12 @@ static int condcache_already_decided(const request_rec *r)
         return 1;
     }
     for (p = r->prev; p; p = p->prev) {
-        if (p->status != HTTP_OK || apr_table_get(p->notes, "condcache")) {
+        const char *note = apr_table_get(p->notes, "condcache");
+
+        /* an error document, or a request that decided ("pass" is not a
+         * decision: mod_rewrite's front controllers redirect from there)
+         */
+        if (p->status != HTTP_OK || (note && strncmp(note, "pass ", 5))) {
             return 1;
         }
     }
@@ -673,7 +780,20 @@ static int condcache_serves_file(request_rec *r)
         return 0;
     }
     if (core->output_filters && *core->output_filters) {
-        return 0;
+        /* SetOutputFilter: a resource filter rewrites the file; a
+         * content-set one (DEFLATE) is the last filter's business
+         */
+        char *names = apr_pstrdup(r->pool, core->output_filters), *last;
+        const char *name;
+
+        for (name = apr_strtok(names, ";", &last); name;
+             name = apr_strtok(NULL, ";", &last)) {
+            ap_filter_rec_t *frec = ap_get_output_filter_handle(name);
+
+            if (!frec || frec->ftype < AP_FTYPE_CONTENT_SET) {
+                return 0;
+            }
+        }
     }
     for (f = r->output_filters; f && f != r->proto_output_filters;
          f = f->next) {
@@ -994,6 +1114,7 @@ static int condcache_fixups(request_rec *r)
         condcache_note(r, "412", out.reason);
         return HTTP_PRECONDITION_FAILED;
     }
+    ctx->range = out.range;
     if (out.status == HTTP_NOT_MODIFIED) {
         condcache_note(r, "304", out.reason);
         ctx->not_modified = 1;
@@ -1029,6 +1150,18 @@ static int condcache_handler(request_rec *r)
     if (!ctx || !ctx->not_modified) {
         return DECLINED;
     }
+    if (condcache_transformed(r)) {
+        /* a compressed response has another tag ("-gzip") and a Vary:
+         * leave the decision to the last filter, on the final validators
+         */
+        ctx->not_modified = 0;
+        condcache_note(r, "200", "transformed");
+        condcache_strip(r, ctx, ctx->range);
+        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
+                                    r, r->connection);
+        condcache_add_final_filter(r);
+        return DECLINED;
+    }
     rv = ap_discard_request_body(r);
     if (rv != OK) {
         return rv;
@@ -1037,6 +1170,40 @@ static int condcache_handler(request_rec *r)
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     return ap_pass_brigade_fchk(r, bb, "condcache: sending a 304");
+}
+
+/* Filters that only set header fields leave a file's bytes and validators
+ * as they are; any other filter before the protocol ones may transform
+ * them (mod_deflate, mod_brotli, mod_filter's chains, mod_substitute).
+ */
+static int condcache_transformed(const request_rec *r)
+{
+    static const char *const header_only[] = {
+        "MOD_EXPIRES", "FIXUP_HEADERS_OUT", "CACHE_SAVE", "CACHE_SAVE_SUBREQ",
+        "CACHE_REMOVE_URL", "CACHE_INVALIDATE", NULL
+    };
+    const ap_filter_t *f;
+
+    for (f = r->output_filters; f && f != r->proto_output_filters;
+         f = f->next) {
+        const char *const *name;
+
+        if (f->frec == condcache_validators_filter_handle
+            || f->frec == condcache_policy_filter_handle
+            || f->frec == condcache_final_filter_handle
+            || f->frec->ftype >= AP_FTYPE_PROTOCOL) {
+            continue;
+        }
+        for (name = header_only; *name; name++) {
+            if (!strcasecmp(f->frec->name, *name)) {
+                break;
+            }
+        }
+        if (!*name) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The default handler set the core's ETag (FileETag) and Last-Modified:
@@ -1224,10 +1391,55 @@ static apr_status_t condcache_policy_filter(ap_filter_t *f,
     return ap_pass_brigade(f->next, bb);
 }
 
-/* insert_filter, and insert_error_filter for the responses that httpd
- * makes itself (redirects, errors)
- */
+/* insert_filter, last, so that it sees every other module's filters */
 static void condcache_insert_filter(request_rec *r)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    const condcache_req *ctx;
+
+    if (r->main || !CONDCACHE_VAL(conf, enabled)) {
+        return;
+    }
+    if (condcache_has_policy(conf)) {
+        ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
+                                    r->connection);
+    }
+    if (r->method_number != M_GET || condcache_already_decided(r)) {
+        return;
+    }
+    ctx = ap_get_module_config(r->request_config, &condcache_module);
+    /* handler output, for its digest; a conditional request for a file
+     * whose response a filter transforms, for its final tag
+     */
+    if (CONDCACHE_VAL(conf, digest) != CONDCACHE_DIGEST_OFF
+        || (ctx && ctx->headers_in && condcache_transformed(r))) {
+        condcache_add_final_filter(r);
+    }
+    if (CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OVERRIDE
+        && !(ctx && ctx->headers_in)) {
+        /* the handler's validators are replaced, so the handler (mod_cgi
+         * runs ap_meets_conditions() on a script's ETag) must not answer
+         * If-None-Match or If-Modified-Since with them: the last filter
+         * does, on the digest
+         */
+        condcache_req *hide = (condcache_req *)ctx;
+
+        if (!hide) {
+            hide = apr_pcalloc(r->pool, sizeof(*hide));
+            ap_set_module_config(r->request_config, &condcache_module, hide);
+        }
+        hide->headers_in = r->headers_in;
+        r->headers_in = apr_table_copy(r->pool, r->headers_in);
+        apr_table_unset(r->headers_in, "If-None-Match");
+        apr_table_unset(r->headers_in, "If-Modified-Since");
+    }
+}
+
+/* insert_error_filter: the responses httpd makes itself (redirects,
+ * errors) get the freshness policy, and nothing else
+ */
+static void condcache_insert_error_filter(request_rec *r)
 {
     const condcache_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &condcache_module);
@@ -1237,6 +1449,243 @@ static void condcache_insert_filter(request_rec *r)
         ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
                                     r->connection);
     }
+}
+
+/* ---------------------------------------------------------------------
+ * The last filter: digests, and decisions on the final validators
+ */
+
+static void condcache_add_final_filter(request_rec *r)
+{
+    const ap_filter_t *f;
+
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->frec == condcache_final_filter_handle) {
+            return;
+        }
+    }
+    ap_add_output_filter_handle(condcache_final_filter_handle, NULL, r,
+                                r->connection);
+}
+
+/* If-None-Match and If-Modified-Since against the response's validators
+ * as they stand; on a match the response becomes a 304.  The client's
+ * fields are the ones it sent, even where the fixup took them out.
+ */
+static int condcache_final_evaluate(request_rec *r, const char *reason)
+{
+    const condcache_req *rctx = ap_get_module_config(r->request_config,
+                                                     &condcache_module);
+    const apr_table_t *fields = rctx && rctx->headers_in ? rctx->headers_in
+                                                         : r->headers_in;
+    const char *lm;
+    cc_precond_in in;
+    cc_precond_out out;
+
+    memset(&in, 0, sizeof(in));
+    in.method = r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
+    in.exists = 1;
+    in.etag = apr_table_get(r->headers_out, "ETag");
+    in.date = apr_time_from_sec(apr_time_sec(r->request_time));
+    lm = apr_table_get(r->headers_out, "Last-Modified");
+    if (lm && cc_date_parse(lm, r->request_time, &in.last_modified)) {
+        in.has_last_modified = 1;
+        if (in.last_modified > in.date) {
+            /* never later than Date (RFC 9110 8.8.2.1) */
+            char *date = apr_palloc(r->pool, CC_DATE_LEN);
+
+            in.last_modified = in.date;
+            cc_date_format(date, in.date);
+            apr_table_setn(r->headers_out, "Last-Modified", date);
+        }
+    }
+    in.if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
+    in.if_modified_since = apr_table_getm(r->pool, fields,
+                                          "If-Modified-Since");
+    cc_precond_evaluate(&in, &out);
+    if (out.status != HTTP_NOT_MODIFIED) {
+        condcache_note(r, "200", reason && !strcmp(reason, "digest-match")
+                                 ? "digest" : out.reason);
+        return 0;
+    }
+    condcache_note(r, "304", reason ? reason : out.reason);
+    r->status = HTTP_NOT_MODIFIED;
+    r->status_line = NULL;
+    /* a 304 carries no representation metadata but what guides a cache
+     * (RFC 9110 15.4.5): ETag, Vary, Cache-Control, Expires stay
+     */
+    apr_table_unset(r->headers_out, "Content-Encoding");
+    apr_table_unset(r->headers_out, "Content-Language");
+    apr_table_unset(r->headers_out, "Content-Length");
+    return 1;
+}
+
+/* a 304 has no body: keep EOS and the other metadata only */
+static void condcache_drop_data(apr_bucket_brigade *bb)
+{
+    apr_bucket *e = APR_BRIGADE_FIRST(bb);
+
+    while (e != APR_BRIGADE_SENTINEL(bb)) {
+        apr_bucket *next = APR_BUCKET_NEXT(e);
+
+        if (!APR_BUCKET_IS_METADATA(e)) {
+            apr_bucket_delete(e);
+        }
+        e = next;
+    }
+}
+
+/* Give up: what is held and what came, untouched, and no more filtering.
+ * why NULL: the response is not this filter's (a 304 already, a 206).
+ */
+static apr_status_t condcache_final_pass(ap_filter_t *f,
+                                         apr_bucket_brigade *bb,
+                                         const char *why)
+{
+    condcache_final_ctx *ctx = f->ctx;
+
+    if (why) {
+        condcache_note(f->r, "pass", why);
+    }
+    ap_remove_output_filter(f);
+    if (ctx && ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
+        APR_BRIGADE_PREPEND(bb, ctx->held);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static apr_status_t condcache_final_filter(ap_filter_t *f,
+                                           apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    condcache_final_ctx *ctx = f->ctx;
+    apr_status_t rv;
+
+    if (!ctx) {
+        const condcache_dir_conf *conf =
+            ap_get_module_config(r->per_dir_config, &condcache_module);
+        int mode = CONDCACHE_VAL(conf, digest);
+
+        if (r->status != HTTP_OK
+            || apr_table_get(r->headers_out, "Content-Range")) {
+            return condcache_final_pass(f, bb, NULL);
+        }
+        f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        ctx->started = apr_time_now();
+        if (r->content_type
+            && !strncasecmp(r->content_type, "text/event-stream", 17)) {
+            return condcache_final_pass(f, bb, "event-stream");
+        }
+        /* a tag the core will drop ("no-etag": mod_include's output, a
+         * FileETag None) is no tag the handler sent
+         */
+        if (mode == CONDCACHE_DIGEST_OVERRIDE
+            || (mode == CONDCACHE_DIGEST_ON
+                && (!apr_table_get(r->headers_out, "ETag")
+                    || apr_table_get(r->notes, "no-etag")))) {
+            /* the digest covers the bytes and what they are: the same
+             * bytes as another type or coding are another representation
+             */
+            ctx->state = CONDCACHE_FINAL_HOLD;
+            ctx->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
+            ctx->max = CONDCACHE_VAL(conf, digest_max);
+            ctx->digest = cc_digest_create(r->pool);
+            if (!ctx->digest) {
+                return condcache_final_pass(f, bb, "no-memory");
+            }
+            cc_digest_field(ctx->digest, r->content_type);
+            cc_digest_field(ctx->digest,
+                            apr_table_get(r->headers_out,
+                                          "Content-Encoding"));
+        }
+        else if (condcache_final_evaluate(r, NULL)) {
+            ctx->state = CONDCACHE_FINAL_304;
+        }
+        else {
+            return condcache_final_pass(f, bb, NULL);
+        }
+    }
+
+    if (ctx->state == CONDCACHE_FINAL_304) {
+        condcache_drop_data(bb);
+        return APR_BRIGADE_EMPTY(bb) ? APR_SUCCESS
+                                     : ap_pass_brigade(f->next, bb);
+    }
+
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket *e = APR_BRIGADE_FIRST(bb);
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(e)) {
+            const condcache_dir_conf *conf =
+                ap_get_module_config(r->per_dir_config, &condcache_module);
+            unsigned char digest[CC_DIGEST_LEN];
+            cc_etag_fields fields;
+
+            if (r->header_only && ctx->held_bytes == 0) {
+                /* a HEAD whose handler sent no body: its digest would
+                 * not be the GET's
+                 */
+                return condcache_final_pass(f, bb, "head-no-body");
+            }
+            cc_digest_final(ctx->digest, digest);
+            memset(&fields, 0, sizeof(fields));
+            fields.bits = CC_ETAG_DIGEST;
+            fields.digest = digest;
+            fields.salt = conf->salt && *conf->salt ? conf->salt : NULL;
+            apr_table_setn(r->headers_out, "ETag",
+                           cc_etag_make(r->pool, &fields));
+            /* mod_include asks the core to drop the tag of the file; this
+             * one is the tag of the bytes sent
+             */
+            apr_table_unset(r->notes, "no-etag");
+            APR_BRIGADE_PREPEND(bb, ctx->held);
+            if (condcache_final_evaluate(r, "digest-match")) {
+                condcache_drop_data(bb);
+            }
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        if (APR_BUCKET_IS_FLUSH(e)
+            && (r->proxyreq == PROXYREQ_NONE
+                || apr_time_now() - ctx->started > CONDCACHE_PROXY_FLUSH)) {
+            /* a handler that flushes streams (server-sent events, long
+             * polling): let it flow.  mod_proxy flushes whenever its
+             * backend is not ready yet; that is a stream only when it
+             * goes on for a while.
+             */
+            return condcache_final_pass(f, bb, "flush");
+        }
+        if (AP_BUCKET_IS_ERROR(e)) {
+            return condcache_final_pass(f, bb, "error");
+        }
+        if (!APR_BUCKET_IS_METADATA(e)) {
+            if (e->length != (apr_size_t)-1
+                && ctx->held_bytes + (apr_off_t)e->length > ctx->max) {
+                return condcache_final_pass(f, bb, "too-large");
+            }
+            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, "CC00005: "
+                              "reading the response for its digest");
+                return condcache_final_pass(f, bb, "read-error");
+            }
+            if (ctx->held_bytes + (apr_off_t)len > ctx->max) {
+                return condcache_final_pass(f, bb, "too-large");
+            }
+            cc_digest_update(ctx->digest, data, len);
+            ctx->held_bytes += (apr_off_t)len;
+        }
+        APR_BUCKET_REMOVE(e);
+        rv = apr_bucket_setaside(e, r->pool);
+        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+            APR_BRIGADE_INSERT_HEAD(bb, e);
+            return condcache_final_pass(f, bb, "setaside-error");
+        }
+        APR_BRIGADE_INSERT_TAIL(ctx->held, e);
+    }
+    return APR_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------
@@ -1288,8 +1737,8 @@ static void condcache_register_hooks(apr_pool_t *p)
                             APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(condcache_insert_filter, NULL, NULL,
-                          APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(condcache_insert_filter, NULL, NULL,
+                          APR_HOOK_REALLY_LAST);
+    ap_hook_insert_error_filter(condcache_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     condcache_validators_filter_handle =
         ap_register_output_filter("CONDCACHE_VALIDATORS",
@@ -1299,6 +1748,14 @@ static void condcache_register_hooks(apr_pool_t *p)
         ap_register_output_filter("CONDCACHE_POLICY",
                                   condcache_policy_filter, NULL,
                                   (ap_filter_type)(AP_FTYPE_CONTENT_SET - 1));
+    /* a content-set filter inserted last (insert_filter REALLY_LAST):
+     * after the compressors of the same type (mod_deflate, mod_brotli),
+     * before mod_cache's CACHE_SAVE (CONTENT_SET + 1), so that a cached
+     * 200 keeps its digest tag, and before the protocol filters
+     */
+    condcache_final_filter_handle =
+        ap_register_output_filter("CONDCACHE_FINAL", condcache_final_filter,
+                                  NULL, AP_FTYPE_CONTENT_SET);
 }
 
 AP_DECLARE_MODULE(condcache) = {

@@ -144,6 +144,12 @@ cc_digest_ctx *cc_digest_create(apr_pool_t *p);
 void cc_digest_update(cc_digest_ctx *ctx, const void *data, apr_size_t len);
 void cc_digest_final(cc_digest_ctx *ctx, unsigned char out[CC_DIGEST_LEN]);
 
+/* Mix one metadata field (a media type, a content-coding; NULL for none)
+ * into the digest, so that the same bytes as another type or coding give
+ * another tag (CONFORMANCE.md 1.4).  Each field ends with a NUL byte.
+ */
+void cc_digest_field(cc_digest_ctx *ctx, const char *value);
+
 /* Digest a whole open file from its start.  Returns an APR status. */
 apr_status_t cc_digest_file(apr_file_t *f, apr_pool_t *p,
                             unsigned char out[CC_DIGEST_LEN]);

@@ -20,6 +20,7 @@ need pkg-config           sh -c 'command -v pkg-config'
 need check                pkg-config --exists check
 need libxxhash-dev        test -f /usr/include/xxhash.h
 need curl                 sh -c 'command -v curl'
+need xxhash               sh -c "command -v xxhsum"
 need make                 sh -c 'command -v make'
 need gcc                  sh -c 'command -v gcc'
 

@@ -10,7 +10,7 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 DELETE_RC LM_SECS LM_DATE);
+                 DELETE_RC digest_tag LM_SECS LM_DATE);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -66,6 +66,22 @@ sub note_for {
         select undef, undef, undef, 0.1;
     }
     return 'no log line';
+}
+
+# The tag CondCacheDigest gives a body: XXH3-128 (xxhsum -H2, an
+# implementation apart from the module's) of the media type, a NUL, the
+# content-coding, a NUL and the bytes sent.
+sub digest_tag {
+    my ($type, $coding, $body) = @_;
+    my $in = join "\0", $type // '', $coding // '', $body;
+    my $tmp = Apache::Test::vars('t_logs') . "/digest.$$";
+    open my $fh, '>:raw', $tmp or die "$tmp: $!";
+    print $fh $in;
+    close $fh;
+    my $out = `xxhsum -H2 < '$tmp'`;
+    unlink $tmp;
+    $out =~ /^([0-9a-f]{32})/ or die "xxhsum: $out";
+    return qq{"$1"};
 }
 
 # Apache::TestRequest has no DELETE.
