@@ -86,7 +86,7 @@ test: deps
 
 # --- a local server with the example site -------------------------------
 
-run: build
+run: deps build
 	@sh example/run.sh start $(PORT)
 
 stop:

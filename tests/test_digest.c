@@ -95,6 +95,42 @@ START_TEST(file)
 }
 END_TEST
 
+static void digest_of(const char *type, const char *coding, const char *body,
+                      unsigned char out[CC_DIGEST_LEN])
+{
+    cc_digest_ctx *ctx = cc_digest_create(pool);
+
+    cc_digest_field(ctx, type);
+    cc_digest_field(ctx, coding);
+    cc_digest_update(ctx, body, strlen(body));
+    cc_digest_final(ctx, out);
+}
+
+/* CONFORMANCE.md 1.4: metadata is mixed in, and delimited */
+START_TEST(metadata)
+{
+    unsigned char a[CC_DIGEST_LEN], b[CC_DIGEST_LEN];
+
+    digest_of("text/plain", NULL, "body", a);
+    digest_of("text/plain", "", "body", b);
+    ck_assert(!memcmp(a, b, CC_DIGEST_LEN));         /* none is empty */
+    digest_of("text/html", NULL, "body", b);
+    ck_assert(memcmp(a, b, CC_DIGEST_LEN));          /* another type */
+    digest_of("text/plain", "gzip", "body", b);
+    ck_assert(memcmp(a, b, CC_DIGEST_LEN));          /* another coding */
+    digest_of("text/plain", NULL, "body!", b);
+    ck_assert(memcmp(a, b, CC_DIGEST_LEN));          /* other bytes */
+    digest_of("ab", "", "c", a);
+    digest_of("a", "b", "c", b);
+    ck_assert(memcmp(a, b, CC_DIGEST_LEN));          /* fields delimited */
+    /* the layout the Apache::Test suite reproduces with xxhsum: type NUL
+     * coding NUL body; here "text/plain\0\0abc"
+     */
+    digest_of("text/plain", NULL, "abc", a);
+    ck_assert_str_eq(hex(a), "b2f0639f514541fbb7b4e3f571512453");
+}
+END_TEST
+
 static void check_syntax(const char *tag)
 {
     cc_etag parsed;
@@ -166,6 +202,7 @@ static Suite *digest_suite(void)
     tcase_add_test(tc, known_vectors);
     tcase_add_test(tc, incremental);
     tcase_add_test(tc, file);
+    tcase_add_test(tc, metadata);
     tcase_add_test(tc, tags);
     suite_add_tcase(s, tc);
     return s;
