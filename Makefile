@@ -30,7 +30,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 MODULE   = .libs/mod_condcache.so
 
 .PHONY: all build run stop test check unit unit-asan itest deps install \
-        clean
+        clean bench
 
 all: build
 
@@ -91,6 +91,11 @@ run: deps build
 
 stop:
 	@sh example/run.sh stop $(PORT)
+
+# --- benchmarks: bench/run.sh, results in bench/work/results.txt --------
+
+bench: build
+	@bash bench/run.sh
 
 # --- install ------------------------------------------------------------
 

@@ -38,6 +38,7 @@ struct cc_digest_ctx {
 
 static apr_status_t cc_digest_cleanup(void *data);
 static void cc_hex(char *out, const unsigned char *in, apr_size_t len);
+static char *cc_hex64(char *out, apr_uint64_t v);
 
 static apr_status_t cc_digest_cleanup(void *data)
 {
@@ -124,42 +125,71 @@ static void cc_hex(char *out, const unsigned char *in, apr_size_t len)
     *out = '\0';
 }
 
+/* lowercase hex without leading zeros, as httpd's own tags have it */
+static char *cc_hex64(char *out, apr_uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char buf[16];
+    int n = 0;
+
+    do {
+        buf[n++] = hex[v & 0x0f];
+        v >>= 4;
+    } while (v);
+    while (n) {
+        *out++ = buf[--n];
+    }
+    return out;
+}
+
 const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields)
 {
-    char digest[2 * CC_DIGEST_LEN + 1];
-    const char *parts[4];
-    const char *tag;
-    int n = 0, i;
+    /* W/ " inode-size-mtime or a digest, -salt " NUL */
+    char *tag = apr_palloc(p, 2 + 1 + 3 * 17 + 2 * CC_DIGEST_LEN + 17 + 2);
+    char *next = tag;
+    int parts = 0;
 
+    if (fields->weak) {
+        *next++ = 'W';
+        *next++ = '/';
+    }
+    *next++ = '"';
     if (fields->bits & CC_ETAG_DIGEST) {
-        cc_hex(digest, fields->digest, CC_DIGEST_LEN);
-        parts[n++] = digest;
+        cc_hex(next, fields->digest, CC_DIGEST_LEN);
+        next += 2 * CC_DIGEST_LEN;
+        parts++;
     }
     else {
         if (fields->bits & CC_ETAG_INODE) {
-            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
-                                      (apr_uint64_t)fields->inode);
+            next = cc_hex64(next, (apr_uint64_t)fields->inode);
+            parts++;
         }
         if (fields->bits & CC_ETAG_SIZE) {
-            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
-                                      (apr_uint64_t)fields->size);
+            if (parts++) {
+                *next++ = '-';
+            }
+            next = cc_hex64(next, (apr_uint64_t)fields->size);
         }
         if (fields->bits & CC_ETAG_MTIME) {
-            parts[n++] = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT,
-                                      (apr_uint64_t)fields->mtime);
+            if (parts++) {
+                *next++ = '-';
+            }
+            next = cc_hex64(next, (apr_uint64_t)fields->mtime);
         }
     }
-    if (n == 0) {
+    if (!parts) {
         return NULL;
     }
     if (fields->salt) {
-        parts[n++] = apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT,
-                                  (apr_uint64_t)XXH3_64bits(
-                                      fields->salt, strlen(fields->salt)));
+        apr_uint64_t h = XXH3_64bits(fields->salt, strlen(fields->salt));
+        int i;
+
+        *next++ = '-';
+        for (i = 60; i >= 0; i -= 4) {      /* 16 digits, zeros kept */
+            *next++ = "0123456789abcdef"[(h >> i) & 0x0f];
+        }
     }
-    tag = parts[0];
-    for (i = 1; i < n; i++) {
-        tag = apr_pstrcat(p, tag, "-", parts[i], NULL);
-    }
-    return apr_pstrcat(p, fields->weak ? "W/\"" : "\"", tag, "\"", NULL);
+    *next++ = '"';
+    *next = '\0';
+    return tag;
 }

@@ -153,7 +153,8 @@ static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 /* per-request state */
 typedef struct {
     const char *etag;          /* the tag of the current representation */
-    const char *last_modified; /* its Last-Modified, formatted */
+    int has_lm;                /* CondCacheLastModified On, and a file */
+    apr_time_t lm;             /* its Last-Modified, whole seconds */
     int not_modified;          /* condcache_handler sends a 304 */
     cc_range range;            /* what the fixup decided for Range */
     apr_table_t *headers_in;   /* the client's fields, put back for logs */
@@ -267,6 +268,9 @@ static void condcache_strip(request_rec *r, condcache_req *ctx,
                             cc_range range);
 static void condcache_note(request_rec *r, const char *decision,
                            const char *reason);
+static int condcache_core_tag_is_ours(request_rec *r,
+                                      const condcache_dir_conf *conf);
+static int condcache_read_fields(request_rec *r, cc_precond_in *in);
 static int condcache_fixups(request_rec *r);
 static int condcache_handler(request_rec *r);
 static apr_status_t condcache_validators_filter(ap_filter_t *f,
@@ -981,7 +985,6 @@ static void condcache_validators(request_rec *r,
 {
     cc_etag_fields fields;
     apr_time_t mtime;
-    char *date;
 
     in->exists = exists;
     in->date = apr_time_from_sec(apr_time_sec(r->request_time));
@@ -992,11 +995,8 @@ static void condcache_validators(request_rec *r,
     mtime = r->finfo.mtime < r->request_time ? r->finfo.mtime
                                              : r->request_time;
     if (CONDCACHE_VAL(conf, last_modified)) {
-        in->has_last_modified = 1;
-        in->last_modified = apr_time_from_sec(apr_time_sec(mtime));
-        date = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
-        cc_date_format(date, in->last_modified);
-        ctx->last_modified = date;
+        in->has_last_modified = ctx->has_lm = 1;
+        in->last_modified = ctx->lm = apr_time_from_sec(apr_time_sec(mtime));
     }
 
     memset(&fields, 0, sizeof(fields));
@@ -1020,6 +1020,103 @@ static void condcache_validators(request_rec *r,
     }
     ctx->etag = cc_etag_make(r->pool, &fields);
     in->etag = ctx->etag;
+}
+
+/* Whether httpd's own tag for this file (FileETag, which the default
+ * handler sets) is the one this module would give it, and its
+ * Last-Modified the same: then an unconditional request needs nothing of
+ * this module.  The format is httpd's, so it is compared once per process
+ * before it is relied on; a file changed in the last two seconds is left
+ * out, where httpd versions differ on when a tag turns weak.
+ */
+static int condcache_core_tag_is_ours(request_rec *r,
+                                      const condcache_dir_conf *conf)
+{
+    static volatile int checked;    /* 0 not yet, 1 the same, -1 not */
+    const core_dir_config *core;
+    int bits = condcache_etag_bits(conf), want = 0, cbits;
+
+    if (!bits || (bits & CC_ETAG_DIGEST) || (conf->salt && *conf->salt)
+        || !CONDCACHE_VAL(conf, last_modified) || checked < 0
+        || r->request_time - r->finfo.mtime <= apr_time_from_sec(2)) {
+        return 0;
+    }
+    core = ap_get_core_module_config(r->per_dir_config);
+    cbits = (core->etag_bits & ~core->etag_remove) | core->etag_add;
+    if (cbits & (ETAG_NONE | ETAG_DIGEST)) {
+        return 0;
+    }
+    if (cbits == ETAG_UNSET) {
+        cbits = ETAG_BACKWARD;
+    }
+    want = ((bits & CC_ETAG_INODE) ? ETAG_INODE : 0)
+           | ((bits & CC_ETAG_MTIME) ? ETAG_MTIME : 0)
+           | ((bits & CC_ETAG_SIZE) ? ETAG_SIZE : 0);
+    if (cbits != want) {
+        return 0;
+    }
+    if (!checked) {
+        cc_etag_fields fields;
+        apr_time_t mtime = r->mtime;
+        const char *theirs, *ours;
+
+        ap_update_mtime(r, r->finfo.mtime);
+        theirs = ap_make_etag(r, 0);
+        r->mtime = mtime;
+        memset(&fields, 0, sizeof(fields));
+        fields.bits = (unsigned int)bits;
+        fields.inode = r->finfo.inode;
+        fields.size = r->finfo.size;
+        fields.mtime = r->finfo.mtime;
+        ours = cc_etag_make(r->pool, &fields);
+        checked = ours && !strcmp(theirs, ours) ? 1 : -1;
+        if (checked < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CC00006: httpd "
+                          "makes the tag %s where this module makes %s: "
+                          "every response gets this module's", theirs,
+                          ours ? ours : "none");
+        }
+    }
+    return checked > 0;
+}
+
+/* The preconditions of the request, in one pass over its fields; the
+ * values only of those present (several lines joined).  Returns whether
+ * any If-* field is there.
+ */
+static int condcache_read_fields(request_rec *r, cc_precond_in *in)
+{
+    const apr_array_header_t *fields = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)fields->elts;
+    int i, conditional = 0;
+
+    for (i = 0; i < fields->nelts; i++) {
+        const char *k = e[i].key;
+
+        if (!k) {
+            continue;
+        }
+        if ((k[0] == 'I' || k[0] == 'i') && (k[1] == 'f' || k[1] == 'F')
+            && k[2] == '-') {
+            conditional = 1;
+        }
+        else if (!strcasecmp(k, "Range")) {
+            in->has_range = 1;
+        }
+    }
+    if (conditional) {
+        in->if_match = apr_table_getm(r->pool, r->headers_in, "If-Match");
+        in->if_none_match = apr_table_getm(r->pool, r->headers_in,
+                                           "If-None-Match");
+        in->if_modified_since = apr_table_getm(r->pool, r->headers_in,
+                                               "If-Modified-Since");
+        in->if_unmodified_since = apr_table_getm(r->pool, r->headers_in,
+                                                 "If-Unmodified-Since");
+        in->if_range = apr_table_getm(r->pool, r->headers_in, "If-Range");
+    }
+    return conditional && (in->if_match || in->if_none_match
+                           || in->if_modified_since
+                           || in->if_unmodified_since || in->if_range);
 }
 
 /* ---------------------------------------------------------------------
@@ -1084,31 +1181,22 @@ static int condcache_fixups(request_rec *r)
 
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ap_set_module_config(r->request_config, &condcache_module, ctx);
-    condcache_validators(r, conf, exists, ctx, &in);
 
-    in.if_match = apr_table_getm(r->pool, r->headers_in, "If-Match");
-    in.if_none_match = apr_table_getm(r->pool, r->headers_in,
-                                      "If-None-Match");
-    in.if_modified_since = apr_table_getm(r->pool, r->headers_in,
-                                          "If-Modified-Since");
-    in.if_unmodified_since = apr_table_getm(r->pool, r->headers_in,
-                                            "If-Unmodified-Since");
-    in.if_range = apr_table_getm(r->pool, r->headers_in, "If-Range");
-    in.has_range = apr_table_get(r->headers_in, "Range") != NULL;
-    cc_precond_evaluate(&in, &out);
-
-    if (sends_file) {
-        /* the 200 and the 304 carry this module's validators; the
-         * response to a write must not carry those of the old state
+    if (!condcache_read_fields(r, &in)) {
+        /* nothing to decide; the response needs this module's validators
+         * only where they are not httpd's own
          */
-        if (ctx->etag) {
-            apr_table_setn(r->headers_out, "ETag", ctx->etag);
+        condcache_note(r, sends_file ? "200" : "proceed", "unconditional");
+        if (sends_file && !condcache_core_tag_is_ours(r, conf)) {
+            condcache_validators(r, conf, exists, ctx, &in);
+            ap_add_output_filter_handle(condcache_validators_filter_handle,
+                                        ctx, r, r->connection);
         }
-        if (ctx->last_modified) {
-            apr_table_setn(r->headers_out, "Last-Modified",
-                           ctx->last_modified);
-        }
+        return OK;
     }
+
+    condcache_validators(r, conf, exists, ctx, &in);
+    cc_precond_evaluate(&in, &out);
 
     if (out.status == HTTP_PRECONDITION_FAILED) {
         condcache_note(r, "412", out.reason);
@@ -1116,16 +1204,26 @@ static int condcache_fixups(request_rec *r)
     }
     ctx->range = out.range;
     if (out.status == HTTP_NOT_MODIFIED) {
+        /* the 304 carries the validators the 200 would carry */
+        if (ctx->etag) {
+            apr_table_setn(r->headers_out, "ETag", ctx->etag);
+        }
+        if (ctx->has_lm) {
+            char *date = apr_palloc(r->pool, CC_DATE_LEN);
+
+            cc_date_format(date, ctx->lm);
+            apr_table_setn(r->headers_out, "Last-Modified", date);
+        }
         condcache_note(r, "304", out.reason);
         ctx->not_modified = 1;
         return OK;
     }
     condcache_note(r, sends_file ? "200" : "proceed", out.reason);
-    if (in.if_match || in.if_none_match || in.if_modified_since
-        || in.if_unmodified_since || in.if_range) {
-        condcache_strip(r, ctx, out.range);
-    }
+    condcache_strip(r, ctx, out.range);
     if (sends_file) {
+        /* the response to a write must not carry the validators of the
+         * state it replaces: only the file's own response gets them
+         */
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
     }
@@ -1224,11 +1322,10 @@ static apr_status_t condcache_validators_filter(ap_filter_t *f,
         else {
             apr_table_unset(r->headers_out, "ETag");
         }
-        if (ctx->last_modified) {
-            apr_table_setn(r->headers_out, "Last-Modified",
-                           ctx->last_modified);
-        }
-        else {
+        /* the default handler's Last-Modified is this module's: the
+         * file's mtime, never later than Date, in whole seconds
+         */
+        if (!ctx->has_lm) {
             apr_table_unset(r->headers_out, "Last-Modified");
         }
     }

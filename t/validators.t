@@ -9,7 +9,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 29;
+plan tests => 35;
 
 # XXH3-128 of "hello, condcache\n" and "changed, condcache\n" (xxhsum -H2)
 my $digest_hello   = '"0323a1042d38a185b37cc8e63ec497bc"';
@@ -29,6 +29,22 @@ ok t_cmp($r->header('ETag'), $etag_re, 'tag syntax');
 ok t_cmp($r->header('Last-Modified'), LM_DATE, 'Last-Modified of the file');
 ok t_cmp(note_for(GET => '/static/a.txt', sub { GET_RC '/static/a.txt' }),
          '200 unconditional', 'note');
+
+# Where httpd's FileETag is the module's own (MTime Size), an unconditional
+# request leaves the default handler's validators: the same ones.
+set_mtime('same/a.txt');
+set_mtime('same/nolm.txt');
+$r = GET '/same/a.txt';
+ok t_cmp($r->header('ETag'), tag_of('same/a.txt'), 'same FileETag: the tag');
+ok t_cmp($r->header('Last-Modified'), LM_DATE, 'and Last-Modified');
+ok t_cmp(GET_RC('/same/a.txt', 'If-None-Match' => tag_of('same/a.txt')),
+         304, 'and the tag revalidates');
+$r = GET '/same/nolm.txt';
+ok t_cmp($r->header('Last-Modified'), undef,
+         'CondCacheLastModified Off still applies');
+ok t_cmp($r->header('ETag'), tag_of('same/nolm.txt'), 'with the tag');
+ok t_cmp(GET_RC('/same/nolm.txt', 'If-Modified-Since' => LM_DATE), 200,
+         'and no Last-Modified to compare with');
 
 # Without the module the core's FileETag (INode MTime Size here) applies.
 $r = GET '/off/a.txt';
