@@ -32,9 +32,12 @@
 static int cc_is_etagc(unsigned char c);
 static const char *cc_skip_ows(const char *s);
 
+/* etagc = %x21 / %x23-7E / obs-text: every byte from 0x21 but DQUOTE
+ * and DEL
+ */
 static int cc_is_etagc(unsigned char c)
 {
-    return c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80;
+    return c > 0x20 && c != '"' && c != 0x7f;
 }
 
 static const char *cc_skip_ows(const char *s)

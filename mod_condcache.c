@@ -777,11 +777,26 @@ static int condcache_serves_file(request_rec *r)
         && strcmp(r->handler, "dav-handler")) {
         return 0;
     }
-    if (!r->handler && type
-        && (!strncasecmp(type, "application/x-httpd-", 20)
-            || !strncasecmp(type, "httpd/", 6)
-            || !strncasecmp(type, "text/x-server-parsed-html", 25))) {
-        return 0;
+    if (!r->handler && type) {
+        switch (*type) {
+        case 'a': case 'A':
+            if (!strncasecmp(type, "application/x-httpd-", 20)) {
+                return 0;
+            }
+            break;
+        case 'h': case 'H':
+            if (!strncasecmp(type, "httpd/", 6)) {
+                return 0;
+            }
+            break;
+        case 't': case 'T':
+            if (!strncasecmp(type, "text/x-server-parsed-html", 25)) {
+                return 0;
+            }
+            break;
+        default:
+            break;
+        }
     }
     if (core->output_filters && *core->output_filters) {
         /* SetOutputFilter: a resource filter rewrites the file; a
@@ -1100,7 +1115,7 @@ static int condcache_read_fields(request_rec *r, cc_precond_in *in)
             && k[2] == '-') {
             conditional = 1;
         }
-        else if (!strcasecmp(k, "Range")) {
+        else if ((k[0] == 'R' || k[0] == 'r') && !strcasecmp(k, "Range")) {
             in->has_range = 1;
         }
     }
@@ -1186,7 +1201,8 @@ static int condcache_fixups(request_rec *r)
         /* nothing to decide; the response needs this module's validators
          * only where they are not httpd's own
          */
-        condcache_note(r, sends_file ? "200" : "proceed", "unconditional");
+        apr_table_setn(r->notes, "condcache", sends_file
+                       ? "200 unconditional" : "proceed unconditional");
         if (sends_file && !condcache_core_tag_is_ours(r, conf)) {
             condcache_validators(r, conf, exists, ctx, &in);
             ap_add_output_filter_handle(condcache_validators_filter_handle,
