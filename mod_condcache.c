@@ -1509,7 +1509,7 @@ static void condcache_insert_filter(request_rec *r)
 {
     const condcache_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &condcache_module);
-    const condcache_req *ctx;
+    condcache_req *ctx;
 
     if (r->main || !CONDCACHE_VAL(conf, enabled)) {
         return;
@@ -1536,13 +1536,11 @@ static void condcache_insert_filter(request_rec *r)
          * If-None-Match or If-Modified-Since with them: the last filter
          * does, on the digest
          */
-        condcache_req *hide = (condcache_req *)ctx;
-
-        if (!hide) {
-            hide = apr_pcalloc(r->pool, sizeof(*hide));
-            ap_set_module_config(r->request_config, &condcache_module, hide);
+        if (!ctx) {
+            ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+            ap_set_module_config(r->request_config, &condcache_module, ctx);
         }
-        hide->headers_in = r->headers_in;
+        ctx->headers_in = r->headers_in;
         r->headers_in = apr_table_copy(r->pool, r->headers_in);
         apr_table_unset(r->headers_in, "If-None-Match");
         apr_table_unset(r->headers_in, "If-Modified-Since");
