@@ -206,8 +206,8 @@ static ap_filter_rec_t *condcache_final_filter_handle;
 static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                       void *addv);
-static const char *condcache_set_flag(cmd_parms *cmd, void *dconf,
-                                      const char *arg);
+static const char *condcache_set_keyword(cmd_parms *cmd, void *dconf,
+                                         const char *arg);
 static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
                                       const char *args);
 static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
@@ -224,8 +224,6 @@ static const char *condcache_set_control_default(cmd_parms *cmd,
 static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
                                          const char *type,
                                          const char *word);
-static const char *condcache_set_merge(cmd_parms *cmd, void *dconf,
-                                       const char *arg);
 static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
                                           const char *args);
 static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
@@ -241,8 +239,6 @@ static apr_status_t condcache_policy_filter(ap_filter_t *f,
                                             apr_bucket_brigade *bb);
 static void condcache_insert_filter(request_rec *r);
 static void condcache_insert_error_filter(request_rec *r);
-static const char *condcache_set_digest(cmd_parms *cmd, void *dconf,
-                                        const char *arg);
 static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
                                             const char *arg);
 static int condcache_transformed(const request_rec *r);
@@ -355,23 +351,55 @@ static int condcache_etag_bits(const condcache_dir_conf *conf)
            & ~conf->etag_del;
 }
 
-/* ap_set_flag_slot() does not say which value it refused */
-static const char *condcache_set_flag(cmd_parms *cmd, void *dconf,
-                                      const char *arg)
-{
-    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
+/* A directive that takes one keyword of a few (On|Off, Merge|Keep|Replace,
+ * ...) into an int of the config; ap_set_flag_slot() would not say which
+ * value it refused.
+ */
+typedef struct {
+    apr_size_t offset;
+    const char *expected;            /* for the message */
+    const char *names[4];
+    int values[4];
+} condcache_keywords;
 
-    if (!strcasecmp(arg, "On")) {
-        *field = 1;
+static const condcache_keywords condcache_kw_enabled = {
+    APR_OFFSETOF(condcache_dir_conf, enabled), "neither On nor Off",
+    { "On", "Off" }, { 1, 0 }
+};
+static const condcache_keywords condcache_kw_last_modified = {
+    APR_OFFSETOF(condcache_dir_conf, last_modified), "neither On nor Off",
+    { "On", "Off" }, { 1, 0 }
+};
+static const condcache_keywords condcache_kw_send_expires = {
+    APR_OFFSETOF(condcache_dir_conf, send_expires), "neither On nor Off",
+    { "On", "Off" }, { 1, 0 }
+};
+static const condcache_keywords condcache_kw_merge = {
+    APR_OFFSETOF(condcache_dir_conf, merge_mode),
+    "not Merge, Keep or Replace",
+    { "Merge", "Keep", "Replace" },
+    { CC_MERGE_MERGE, CC_MERGE_KEEP, CC_MERGE_REPLACE }
+};
+static const condcache_keywords condcache_kw_digest = {
+    APR_OFFSETOF(condcache_dir_conf, digest), "not On, Off or Override",
+    { "On", "Off", "Override" },
+    { CONDCACHE_DIGEST_ON, CONDCACHE_DIGEST_OFF, CONDCACHE_DIGEST_OVERRIDE }
+};
+
+static const char *condcache_set_keyword(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    const condcache_keywords *kw = cmd->info;
+    int i;
+
+    for (i = 0; i < 4 && kw->names[i]; i++) {
+        if (!strcasecmp(arg, kw->names[i])) {
+            *(int *)((char *)dconf + kw->offset) = kw->values[i];
+            return NULL;
+        }
     }
-    else if (!strcasecmp(arg, "Off")) {
-        *field = 0;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is neither On nor Off",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
+    return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
+                        kw->expected);
 }
 
 static const struct {
@@ -546,27 +574,6 @@ static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *condcache_set_merge(cmd_parms *cmd, void *dconf,
-                                       const char *arg)
-{
-    condcache_dir_conf *conf = dconf;
-
-    if (!strcasecmp(arg, "Merge")) {
-        conf->merge_mode = CC_MERGE_MERGE;
-    }
-    else if (!strcasecmp(arg, "Keep")) {
-        conf->merge_mode = CC_MERGE_KEEP;
-    }
-    else if (!strcasecmp(arg, "Replace")) {
-        conf->merge_mode = CC_MERGE_REPLACE;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not Merge, Keep or "
-                            "Replace", cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
 /* CondCacheFreshnessStatus 200 203 3xx 404 ...: the whole list */
 static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
                                           const char *args)
@@ -642,27 +649,6 @@ static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *condcache_set_digest(cmd_parms *cmd, void *dconf,
-                                        const char *arg)
-{
-    condcache_dir_conf *conf = dconf;
-
-    if (!strcasecmp(arg, "On")) {
-        conf->digest = CONDCACHE_DIGEST_ON;
-    }
-    else if (!strcasecmp(arg, "Off")) {
-        conf->digest = CONDCACHE_DIGEST_OFF;
-    }
-    else if (!strcasecmp(arg, "Override")) {
-        conf->digest = CONDCACHE_DIGEST_OVERRIDE;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not On, Off or Override",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
 static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
                                             const char *arg)
 {
@@ -679,8 +665,8 @@ static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
 }
 
 static const command_rec condcache_cmds[] = {
-    AP_INIT_TAKE1("CondCache", condcache_set_flag,
-                  (void *)APR_OFFSETOF(condcache_dir_conf, enabled),
+    AP_INIT_TAKE1("CondCache", condcache_set_keyword,
+                  (void *)&condcache_kw_enabled,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Answer conditional requests and set validators in this "
                   "scope"),
@@ -691,8 +677,8 @@ static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCacheETagSalt", condcache_set_salt, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "A string mixed into every entity-tag of the scope"),
-    AP_INIT_TAKE1("CondCacheLastModified", condcache_set_flag,
-                  (void *)APR_OFFSETOF(condcache_dir_conf, last_modified),
+    AP_INIT_TAKE1("CondCacheLastModified", condcache_set_keyword,
+                  (void *)&condcache_kw_last_modified,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Send Last-Modified, never later than Date"),
     AP_INIT_TAKE1("CondCacheExpiresDefault", condcache_set_expires_default,
@@ -710,12 +696,13 @@ static const command_rec condcache_cmds[] = {
                      RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                      "Cache-Control directives for the responses of a "
                      "media type"),
-    AP_INIT_TAKE1("CondCacheControlMerge", condcache_set_merge, NULL,
+    AP_INIT_TAKE1("CondCacheControlMerge", condcache_set_keyword,
+                  (void *)&condcache_kw_merge,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "What to do with the handler's own Cache-Control: Merge, "
                   "Keep or Replace"),
-    AP_INIT_TAKE1("CondCacheExpires", condcache_set_flag,
-                  (void *)APR_OFFSETOF(condcache_dir_conf, send_expires),
+    AP_INIT_TAKE1("CondCacheExpires", condcache_set_keyword,
+                  (void *)&condcache_kw_send_expires,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Send Expires beside max-age"),
     AP_INIT_RAW_ARGS("CondCacheFreshnessStatus", condcache_set_statuses,
@@ -725,7 +712,8 @@ static const command_rec condcache_cmds[] = {
                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                    "A regular expression for fingerprinted URLs, which get "
                    "a long lifetime and immutable"),
-    AP_INIT_TAKE1("CondCacheDigest", condcache_set_digest, NULL,
+    AP_INIT_TAKE1("CondCacheDigest", condcache_set_keyword,
+                  (void *)&condcache_kw_digest,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Give handler output a digest ETag: On, Off or Override"),
     AP_INIT_TAKE1("CondCacheDigestMaxSize", condcache_set_digest_max, NULL,

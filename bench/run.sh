@@ -16,11 +16,11 @@ HTTPD="$($APXS -q SBINDIR)/$($APXS -q TARGET)"
 MODULES=$($APXS -q LIBEXECDIR)
 declare -A PORT=([stock]=8101 [module]=8102 [stock2]=8103 [backend]=8109)
 
-if ! command -v wrk >/dev/null || ! command -v ab >/dev/null; then
+if ! command -v wrk >/dev/null || ! command -v ab >/dev/null || ! command -v bc >/dev/null || ! command -v valgrind >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk apache2-utils >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk apache2-utils bc valgrind >/dev/null
     else
-        echo "make bench needs wrk and ab (apt-get install wrk apache2-utils)" >&2
+        echo "make bench needs wrk, ab, bc and valgrind (apt-get install wrk apache2-utils bc valgrind)" >&2
         exit 1
     fi
 fi

@@ -48,18 +48,22 @@ sub http_date {
         $t[5] + 1900, @t[2, 1, 0];
 }
 
-# The condcache note of the request that $send makes: the access log line
-# is written after the response, so wait for it a little.
+# The condcache note of the request that $send makes: each request $send
+# makes carries a header of its own, which the access log shows, so that
+# a late log line of an earlier request cannot be taken for it.
+my $note_seq = 0;
 sub note_for {
     my ($method, $uri, $send) = @_;
     my $log = Apache::Test::vars('t_logs') . '/condcache_log';
-    my $offset = -s $log // 0;
+    my $id = "note-$$-" . ++$note_seq;
+    my $ua = Apache::TestRequest::user_agent();
+    $ua->default_header('X-Test-Id' => $id);
     $send->();
+    $ua->default_headers->remove_header('X-Test-Id');
     for (1 .. 50) {
         if (open my $fh, '<', $log) {
-            seek $fh, $offset, 0;
             while (<$fh>) {
-                next unless /^\Q$method\E \Q$uri\E \S+ ".*" \[(.*)\]$/;
+                next unless /^\Q$method\E \Q$uri\E(?:\?\S*)? \S+ ".*" \Q$id\E \[(.*)\]$/;
                 return $1 eq '-' ? undef : $1;
             }
         }
