@@ -5,6 +5,7 @@
 #
 #   BENCH_SECONDS  seconds a wrk run (3)     BENCH_ROUNDS  A B B A rounds (2)
 #   BENCH_SKIP_CALLGRIND=1, BENCH_SKIP_WRK=1 to leave a part out
+#   BENCH_ONLY="proxy proxy-inm"  only these workloads
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -149,6 +150,11 @@ WORKLOADS=(
     "proxy     /proxy/dyn.lua  -"
     "proxy-inm /proxy/dyn.lua  inm"
 )
+if [ -n "${BENCH_ONLY:-}" ]; then
+    for i in "${!WORKLOADS[@]}"; do
+        [[ " $BENCH_ONLY " == *" ${WORKLOADS[$i]%% *} "* ]] || unset "WORKLOADS[$i]"
+    done
+fi
 
 # the header a conditional workload sends to a server: the validator that
 # server gave the same URL (stock has none for dynamic pages, so the
@@ -189,10 +195,13 @@ RESULTS="$W/results.txt"
 
 wrk_one() {   # wrk_one NAME PATH HEADER CONNS -> "rps lat_ms cpu_us_per_req"
     local name=$1 path=$2 header=$3 conns=$4 out t0 t1 n rps lat
+    # a proxied page costs its backend too: count both servers
     t0=$(server_ticks "$name")
+    [[ $path == /proxy/* ]] && t0=$((t0 + $(server_ticks backend)))
     out=$(wrk -t1 -c"$conns" -d"${SECS}s" -H "$header" \
           "http://127.0.0.1:${PORT[$name]}$path" 2>&1)
     t1=$(server_ticks "$name")
+    [[ $path == /proxy/* ]] && t1=$((t1 + $(server_ticks backend)))
     n=$(awk '/requests in/ { print $1 }' <<<"$out")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     lat=$(awk '/^ +Latency/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 }
@@ -262,6 +271,7 @@ if [ -z "${BENCH_SKIP_WRK:-}" ]; then
     for w in "s1k       /s1k.bin        -" "s1k-inm   /s1k.bin        inm" \
              "dyn-inm   /dyn.lua        inm"; do
         read -r name path kind <<<"$w"
+        [ -n "${HDR[stock:$name]+set}" ] || continue    # not in BENCH_ONLY
         read -r ra la ca rb lb cb <<<"$(abba stock module "$path" "$kind" 1 "$name")"
         printf '%-10s %12s %12s %7.3f\n' "$name" "$la" "$lb" \
             "$(bc -l <<<"$lb / $la")" >> "$RESULTS"
@@ -337,7 +347,7 @@ if [ -z "${BENCH_SKIP_CALLGRIND:-}" ]; then
 fi
 
 printf '\n# the digest (XXH3-128) against memcpy\n' >> "$RESULTS"
-cc -O2 -I"$top" $(pkg-config --cflags apr-1) "$top/bench/hashbench.c" \
+cc -O2 -I"$top" $(make -s -C "$top" -f Makefile xxh-defs) $(pkg-config --cflags apr-1) "$top/bench/hashbench.c" \
     "$top/cc_digest.c" -o "$W/hashbench" $(pkg-config --libs apr-1) -lxxhash
 "$W/hashbench" >> "$RESULTS"
 
