@@ -24,31 +24,39 @@ UNITS    = etag date precond digest policy
 APR_CFLAGS = $(shell pkg-config --cflags apr-1 2>/dev/null)
 APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# libxxhash's x86 dispatcher (AVX2 / AVX-512 chosen at run time), when the
+# installed library has it: four times the digest speed of the SSE2 default
+XXH_DEFS  := $(shell printf '\043include <xxh_x86dispatch.h>\nint main(void) { return (int)XXH3_64bits("", 0); }\n' | \
+               $(CC) -x c - -o /dev/null -lxxhash >/dev/null 2>&1 && echo -DCC_XXH_DISPATCH)
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
 
 MODULE   = .libs/mod_condcache.so
 
 .PHONY: all build run stop test check unit unit-asan itest deps install \
-        clean bench
+        clean bench xxh-defs
 
 all: build
 
 build: $(MODULE)
 
 $(MODULE): $(SRCS) $(HDRS)
-	$(APXS) -c $(foreach w,$(WARN),-Wc,$(w)) -lxxhash $(SRCS)
+	$(APXS) -c $(foreach w,$(WARN),-Wc,$(w)) $(XXH_DEFS) -lxxhash $(SRCS)
+
+# the flags above, for bench/run.sh's own build of bench/hashbench.c
+xxh-defs:
+	@echo $(XXH_DEFS)
 
 # --- C unit tests, TAP through prove ----------------------------------
 
 tests/bin/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
 	@mkdir -p tests/bin
-	$(CC) -g -O1 $(WARN) -Werror -I. $(APR_CFLAGS) -o $@ $< $(LIBSRCS) \
+	$(CC) -g -O1 $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS) -o $@ $< $(LIBSRCS) \
 	    $(CHECK_LIBS) -lxxhash $(APR_LIBS)
 
 tests/bin-asan/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
 	@mkdir -p tests/bin-asan
-	$(CC) -g -O1 $(SAN) $(WARN) -Werror -I. $(APR_CFLAGS) -o $@ $< \
+	$(CC) -g -O1 $(SAN) $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS) -o $@ $< \
 	    $(LIBSRCS) $(CHECK_LIBS) -lxxhash $(APR_LIBS)
 
 unit: $(UNITS:%=tests/bin/test_%)

@@ -27,6 +27,10 @@
 #include <apr_file_io.h>
 
 #include <xxhash.h>
+#ifdef CC_XXH_DISPATCH
+/* libxxhash's run-time choice of SSE2, AVX2 or AVX-512 on x86 */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "mod_condcache.h"
 
