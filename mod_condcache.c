@@ -1129,7 +1129,13 @@ static int condcache_read_fields(request_rec *r, cc_precond_in *in)
 static void condcache_note(request_rec *r, const char *decision,
                            const char *reason)
 {
-    const char *note = apr_pstrcat(r->pool, decision, " ", reason, NULL);
+    apr_size_t dlen = strlen(decision), rlen = strlen(reason);
+    char *note = apr_palloc(r->pool, dlen + 1 + rlen + 1);
+
+    /* "304 inm-weak-match": on every request, so no apr_pstrcat */
+    memcpy(note, decision, dlen);
+    note[dlen] = ' ';
+    memcpy(note + dlen + 1, reason, rlen + 1);
 
     apr_table_setn(r->notes, "condcache", note);
     if (APLOGrtrace1(r)) {
@@ -1601,7 +1607,13 @@ static int condcache_final_evaluate(request_rec *r, const char *reason)
     in.if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
     in.if_modified_since = apr_table_getm(r->pool, fields,
                                           "If-Modified-Since");
-    cc_precond_evaluate(&in, &out);
+    if (in.if_none_match || in.if_modified_since) {
+        cc_precond_evaluate(&in, &out);
+    }
+    else {
+        out.status = HTTP_OK;
+        out.reason = "unconditional";
+    }
     if (out.status != HTTP_NOT_MODIFIED) {
         condcache_note(r, "200", reason && !strcmp(reason, "digest-match")
                                  ? "digest" : out.reason);
