@@ -245,6 +245,8 @@ static int condcache_transformed(const request_rec *r);
 static void condcache_add_final_filter(request_rec *r);
 static int condcache_final_evaluate(request_rec *r, const char *reason);
 static void condcache_drop_data(apr_bucket_brigade *bb);
+static apr_status_t condcache_pass_304(ap_filter_t *f,
+                                       apr_bucket_brigade *bb);
 static apr_status_t condcache_final_pass(ap_filter_t *f,
                                          apr_bucket_brigade *bb,
                                          const char *why);
@@ -1646,6 +1648,35 @@ static void condcache_drop_data(apr_bucket_brigade *bb)
     }
 }
 
+/* The 304 instead of the body.  Once its EOS is down, a FLUSH on the
+ * connection: the core would hold a response this small until the request
+ * is over (the HTTP header filter drops a FLUSH that follows a 304's
+ * headers), and the handler's work is done, so the client can have it now.
+ */
+static apr_status_t condcache_pass_304(ap_filter_t *f,
+                                       apr_bucket_brigade *bb)
+{
+    conn_rec *c = f->c;
+    int eos;
+    apr_status_t rv;
+
+    condcache_drop_data(bb);
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
+    }
+    eos = APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+    if (eos) {
+        ap_remove_output_filter(f);
+    }
+    rv = ap_pass_brigade(f->next, bb);
+    if (rv != APR_SUCCESS || !eos) {
+        return rv;
+    }
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    return ap_pass_brigade(c->output_filters, bb);
+}
+
 /* Give up: what is held and what came, untouched, and no more filtering.
  * why NULL: the response is not this filter's (a 304 already, a 206).
  */
@@ -1718,9 +1749,7 @@ static apr_status_t condcache_final_filter(ap_filter_t *f,
     }
 
     if (ctx->state == CONDCACHE_FINAL_304) {
-        condcache_drop_data(bb);
-        return APR_BRIGADE_EMPTY(bb) ? APR_SUCCESS
-                                     : ap_pass_brigade(f->next, bb);
+        return condcache_pass_304(f, bb);
     }
 
     while (!APR_BRIGADE_EMPTY(bb)) {
@@ -1753,7 +1782,7 @@ static apr_status_t condcache_final_filter(ap_filter_t *f,
             apr_table_unset(r->notes, "no-etag");
             APR_BRIGADE_PREPEND(bb, ctx->held);
             if (condcache_final_evaluate(r, "digest-match")) {
-                condcache_drop_data(bb);
+                return condcache_pass_304(f, bb);
             }
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);

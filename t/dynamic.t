@@ -12,7 +12,7 @@ use File::Path ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 76;
+plan tests => 79;
 
 # --- a CGI without validators ----------------------------------------------
 my $r = GET '/dyn/hello.sh';
@@ -159,6 +159,37 @@ for my $c (['/gz/big.txt', 'gzip'], ['/gz/static-br/big.txt', 'br']) {
     ok t_cmp($nm->code, 304, 'static identity: 304');
     ok t_cmp($nm->header('Vary'), $id->header('Vary'),
              'static identity: same Vary as its 200');
+}
+
+# --- 304s on a persistent connection ------------------------------------------
+# Both 304s of the last filter (the digest's, and the one after mod_deflate)
+# go out as soon as their EOS is down: pipelined behind each other and
+# before a 200, each must be a whole response with no body of its own.
+{
+    my $zt = GET('/gz/big.txt', 'Accept-Encoding' => 'gzip')->header('ETag');
+    my $sock = Apache::TestRequest::vhost_socket();
+    my $host = Apache::TestRequest::hostport();
+    print $sock "GET /dyn/hello.sh HTTP/1.1\r\nHost: $host\r\n"
+              . "If-None-Match: $T\r\n\r\n"
+              . "GET /gz/big.txt HTTP/1.1\r\nHost: $host\r\n"
+              . "Accept-Encoding: gzip\r\nIf-None-Match: $zt\r\n\r\n"
+              . "GET /dyn/hello.sh HTTP/1.1\r\nHost: $host\r\n"
+              . "Connection: close\r\n\r\n";
+    my $wire = '';
+    local $SIG{ALRM} = sub { die "no end of the connection\n" };
+    alarm 30;
+    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
+    alarm 0;
+    my @status = $wire =~ m{^HTTP/1\.1 (\d{3})}mg;
+    ok t_cmp("@status", '304 304 200',
+             'pipelined: 304, 304, 200, in order');
+    my $whole = $wire =~ m{\A HTTP/1\.1\x20304\x20 .*? \r\n\r\n
+                              HTTP/1\.1\x20304\x20 .*? \r\n\r\n
+                              HTTP/1\.1\x20200\x20}sx;
+    ok t_cmp($whole ? 'whole' : 'broken', 'whole',
+             'pipelined: each 304 ends at its header section');
+    ok t_cmp(($wire =~ m{HTTP/1\.1 200 .*?\r\n\r\n(.*)\z}s)[0], $body,
+             'pipelined: the 200 after them, with its body');
 }
 
 # --- a proxied backend ------------------------------------------------------
