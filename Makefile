@@ -26,8 +26,11 @@ APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 # libxxhash's x86 dispatcher (AVX2 / AVX-512 chosen at run time), when the
 # installed library has it: four times the digest speed of the SSE2 default
-XXH_DEFS  := $(shell printf '\043include <xxh_x86dispatch.h>\nint main(void) { return (int)XXH3_64bits("", 0); }\n' | \
-               $(CC) -x c - -o /dev/null -lxxhash >/dev/null 2>&1 && echo -DCC_XXH_DISPATCH)
+XXH_PROBE  = '\043include <xxh_x86dispatch.h>' \
+             'int main(void) { return (int)XXH3_64bits("", 0); }'
+XXH_DEFS  := $(shell printf '%b\n' $(XXH_PROBE) | $(CC) -x c - -o /dev/null \
+               -lxxhash >/dev/null 2>&1 && echo -DCC_XXH_DISPATCH)
+UNIT_CFLAGS = -g -O1 $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS)
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
 
@@ -51,12 +54,12 @@ xxh-defs:
 
 tests/bin/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
 	@mkdir -p tests/bin
-	$(CC) -g -O1 $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS) -o $@ $< $(LIBSRCS) \
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIBSRCS) \
 	    $(CHECK_LIBS) -lxxhash $(APR_LIBS)
 
 tests/bin-asan/test_%: tests/test_%.c tests/cc_test.h $(LIBSRCS) $(HDRS)
 	@mkdir -p tests/bin-asan
-	$(CC) -g -O1 $(SAN) $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS) -o $@ $< \
+	$(CC) $(SAN) $(UNIT_CFLAGS) -o $@ $< \
 	    $(LIBSRCS) $(CHECK_LIBS) -lxxhash $(APR_LIBS)
 
 unit: $(UNITS:%=tests/bin/test_%)

@@ -152,7 +152,8 @@ WORKLOADS=(
 )
 if [ -n "${BENCH_ONLY:-}" ]; then
     for i in "${!WORKLOADS[@]}"; do
-        [[ " $BENCH_ONLY " == *" ${WORKLOADS[$i]%% *} "* ]] || unset "WORKLOADS[$i]"
+        [[ " $BENCH_ONLY " == *" ${WORKLOADS[$i]%% *} "* ]] ||
+            unset "WORKLOADS[$i]"
     done
 fi
 
@@ -347,8 +348,9 @@ if [ -z "${BENCH_SKIP_CALLGRIND:-}" ]; then
 fi
 
 printf '\n# the digest (XXH3-128) against memcpy\n' >> "$RESULTS"
-cc -O2 -I"$top" $(make -s -C "$top" -f Makefile xxh-defs) $(pkg-config --cflags apr-1) "$top/bench/hashbench.c" \
-    "$top/cc_digest.c" -o "$W/hashbench" $(pkg-config --libs apr-1) -lxxhash
+cc -O2 -I"$top" $(make -s -C "$top" xxh-defs) $(pkg-config --cflags apr-1) \
+    "$top/bench/hashbench.c" "$top/cc_digest.c" -o "$W/hashbench" \
+    $(pkg-config --libs apr-1) -lxxhash
 "$W/hashbench" >> "$RESULTS"
 
 cat "$RESULTS"
