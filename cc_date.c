@@ -112,14 +112,17 @@ static int cc_days_in_month(int y, int m)
     return len[m - 1] + (m == 2 && leap);
 }
 
-/* mon is 1-12; a second of 60 (a leap second) is allowed */
+/* y is 0-9999 (a two-digit year resolved against a far 'now' can leave
+ * that range: refused); mon is 1-12; a second of 60 (a leap second) is
+ * allowed
+ */
 static int cc_make_time(int y, int mon, int d, int hh, int mm, int ss,
                         apr_time_t *t)
 {
     apr_int64_t secs;
 
-    if (d < 1 || d > cc_days_in_month(y, mon) || hh > 23 || mm > 59
-        || ss > 60) {
+    if (y < 0 || y > 9999 || d < 1 || d > cc_days_in_month(y, mon)
+        || hh > 23 || mm > 59 || ss > 60) {
         return 0;
     }
     secs = cc_days_from_civil(y, mon, d) * 86400
@@ -175,7 +178,7 @@ int cc_date_parse(const char *value, apr_time_t now, apr_time_t *t)
         && cc_lookup(s, (apr_size_t)(comma - s), cc_long_days, 7) >= 0
         && apr_date_checkmask(comma + 2, "##-@$$-## ##:##:## GMT")) {
         apr_time_exp_t xt;
-        apr_time_t limit;
+        apr_time_t limit, ahead;
 
         s = comma + 2;
         if ((mon = cc_lookup(s + 3, 3, cc_months, 12)) < 0
@@ -190,10 +193,12 @@ int cc_date_parse(const char *value, apr_time_t now, apr_time_t *t)
                           cc_num(s + 13, 2), cc_num(s + 16, 2), t)) {
             return 0;
         }
-        limit = now + apr_time_from_sec(
+        ahead = apr_time_from_sec(
                     (cc_days_from_civil(xt.tm_year + 1950, xt.tm_mon + 1, 1)
                      - cc_days_from_civil(xt.tm_year + 1900,
                                           xt.tm_mon + 1, 1)) * 86400);
+        /* a 'now' near the end of the range: no signed overflow */
+        limit = now > APR_INT64_MAX - ahead ? APR_INT64_MAX : now + ahead;
         if (*t > limit) {
             return cc_make_time(y - 100, mon + 1, cc_num(s, 2),
                                 cc_num(s + 10, 2), cc_num(s + 13, 2),

@@ -141,7 +141,7 @@ cc_list_result cc_etag_list_match(const char *list, const cc_etag *current,
         }
     }
     if (members == 0) {
-        return CC_LIST_ABSENT;
+        return CC_LIST_EMPTY;
     }
     if (star) {
         /* "*" stands alone: If-Match = "*" / #entity-tag */

@@ -68,11 +68,17 @@ void cc_precond_evaluate(const cc_precond_in *in, cc_precond_out *out)
         cur = &current_tag;
     }
 
-    /* Step 1: If-Match, strong comparison, any member */
+    /* Step 1: If-Match, strong comparison, any member.  A field without
+     * a member lists no tag that could match: false, as a malformed one
+     * (a write is never let through by a field that names nothing).
+     */
     lr = cc_etag_list_match(in->if_match, cur, 1);
     if (lr != CC_LIST_ABSENT) {
         if (lr == CC_LIST_INVALID) {
             CC_DECIDE(out, 412, "if-match-invalid");
+        }
+        if (lr == CC_LIST_EMPTY) {
+            CC_DECIDE(out, 412, "if-match-empty");
         }
         if (lr == CC_LIST_STAR ? !in->exists : lr != CC_LIST_MATCH) {
             CC_DECIDE(out, 412, "if-match-failed");
@@ -90,9 +96,12 @@ void cc_precond_evaluate(const cc_precond_in *in, cc_precond_out *out)
         out->reason = "ius-true";
     }
 
-    /* Step 3: If-None-Match, weak comparison, any member */
+    /* Step 3: If-None-Match, weak comparison, any member.  A field
+     * without a member is taken for no field, so that If-Modified-Since
+     * still counts: a list that names nothing cannot match anyway.
+     */
     lr = cc_etag_list_match(in->if_none_match, cur, 0);
-    if (lr != CC_LIST_ABSENT) {
+    if (lr != CC_LIST_ABSENT && lr != CC_LIST_EMPTY) {
         if (lr == CC_LIST_MATCH || (lr == CC_LIST_STAR && in->exists)) {
             if (safe) {
                 CC_DECIDE(out, 304, lr == CC_LIST_STAR ? "inm-star"
@@ -103,13 +112,20 @@ void cc_precond_evaluate(const cc_precond_in *in, cc_precond_out *out)
         }
         out->reason = lr == CC_LIST_INVALID ? "inm-invalid" : "inm-no-match";
     }
-    /* Step 4: else, for GET and HEAD, If-Modified-Since */
+    /* Step 4: else, for GET and HEAD, If-Modified-Since.  A date later
+     * than the request is ignored, as httpd and nginx do (RFC 2616 14.25
+     * called it invalid): honoured, it would give 304s until that date
+     * whatever the resource became.
+     */
     else if (safe && in->if_modified_since) {
         if (!in->has_last_modified) {
             out->reason = "ims-no-last-modified";
         }
         else if (!cc_date_parse(in->if_modified_since, in->date, &when)) {
             out->reason = "ims-invalid";
+        }
+        else if (when > in->date) {
+            out->reason = "ims-future";
         }
         else if (in->last_modified <= when) {
             CC_DECIDE(out, 304, "ims-not-modified");

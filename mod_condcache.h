@@ -46,7 +46,8 @@ typedef struct {
 
 /* How a list field compares with the current entity-tag. */
 typedef enum {
-    CC_LIST_ABSENT,   /* no field, or a field with no members: ignore it */
+    CC_LIST_ABSENT,   /* no field */
+    CC_LIST_EMPTY,    /* a field with no members ("", " , ,") */
     CC_LIST_STAR,     /* exactly "*" */
     CC_LIST_MATCH,    /* some member matches the current tag */
     CC_LIST_NOMATCH,  /* well-formed, and no member matches */
@@ -69,8 +70,9 @@ int cc_etag_weak_eq(const cc_etag *a, const cc_etag *b);
 
 /* Compare a list field (If-Match, If-None-Match; several header lines
  * joined with ", ") with the current tag, strongly or weakly.  A NULL
- * current tag matches nothing; an invalid member anywhere makes the whole
- * list invalid, and so does "*" mixed with tags.
+ * list is ABSENT, one without a member EMPTY.  A NULL current tag matches
+ * nothing; an invalid member anywhere makes the whole list invalid, and
+ * so does "*" mixed with tags.
  */
 cc_list_result cc_etag_list_match(const char *list, const cc_etag *current,
                                   int strong);

@@ -83,8 +83,10 @@ static const struct {
     cc_list_result want;
 } list_cases[] = {
     { NULL,                      "\"a\"",   1, CC_LIST_ABSENT },
-    { "",                        "\"a\"",   1, CC_LIST_ABSENT },
-    { " , ,, ",                  "\"a\"",   0, CC_LIST_ABSENT },
+    /* a field that names no tag: present, and empty */
+    { "",                        "\"a\"",   1, CC_LIST_EMPTY },
+    { " , ,, ",                  "\"a\"",   0, CC_LIST_EMPTY },
+    { ",",                       "\"a\"",   1, CC_LIST_EMPTY },
     { "*",                       "\"a\"",   1, CC_LIST_STAR },
     { " * ",                     NULL,      0, CC_LIST_STAR },
     { "\"a\"",                   "\"a\"",   1, CC_LIST_MATCH },
