@@ -43,6 +43,7 @@ struct cc_digest_ctx {
 static apr_status_t cc_digest_cleanup(void *data);
 static void cc_hex(char *out, const unsigned char *in, apr_size_t len);
 static char *cc_hex64(char *out, apr_uint64_t v);
+static char *cc_hash_part(char *out, const char *s);
 
 static apr_status_t cc_digest_cleanup(void *data)
 {
@@ -146,10 +147,24 @@ static char *cc_hex64(char *out, apr_uint64_t v)
     return out;
 }
 
+/* "-" and the XXH3-64 of a string in 16 hex digits, zeros kept */
+static char *cc_hash_part(char *out, const char *s)
+{
+    apr_uint64_t h = XXH3_64bits(s, strlen(s));
+    int i;
+
+    *out++ = '-';
+    for (i = 60; i >= 0; i -= 4) {
+        *out++ = "0123456789abcdef"[(h >> i) & 0x0f];
+    }
+    return out;
+}
+
 const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields)
 {
-    /* W/ " inode-size-mtime or a digest, -salt " NUL */
-    char *tag = apr_palloc(p, 2 + 1 + 3 * 17 + 2 * CC_DIGEST_LEN + 17 + 2);
+    /* W/ " inode-size-mtime or a digest, -salt, -variant " NUL */
+    char *tag = apr_palloc(p, 2 + 1 + 3 * 17 + 2 * CC_DIGEST_LEN + 2 * 17
+                              + 2);
     char *next = tag;
     int parts = 0;
 
@@ -185,13 +200,10 @@ const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields)
         return NULL;
     }
     if (fields->salt) {
-        apr_uint64_t h = XXH3_64bits(fields->salt, strlen(fields->salt));
-        int i;
-
-        *next++ = '-';
-        for (i = 60; i >= 0; i -= 4) {      /* 16 digits, zeros kept */
-            *next++ = "0123456789abcdef"[(h >> i) & 0x0f];
-        }
+        next = cc_hash_part(next, fields->salt);
+    }
+    if (fields->variant) {
+        next = cc_hash_part(next, fields->variant);
     }
     *next++ = '"';
     *next = '\0';

@@ -170,12 +170,14 @@ typedef struct {
     apr_off_t size;
     const unsigned char *digest;  /* CC_DIGEST_LEN bytes, with DIGEST */
     const char *salt;             /* NULL for none */
+    const char *variant;          /* a negotiated variant's name, or NULL */
     int weak;
 } cc_etag_fields;
 
 /* Build a quoted entity-tag from the fields: the parts named by 'bits' in
  * lowercase hex joined by '-', the digest alone when CC_ETAG_DIGEST is set,
- * then a digest of the salt when there is one.  NULL when bits is 0.
+ * then a digest of the salt when there is one, then one of the variant
+ * when there is one.  NULL when bits is 0.
  */
 const char *cc_etag_make(apr_pool_t *p, const cc_etag_fields *fields);
 

@@ -193,6 +193,47 @@ START_TEST(tags)
 }
 END_TEST
 
+/* two negotiated variants of the same size and time never share a tag,
+ * whether the tag is made of the file's metadata or of its bytes
+ */
+START_TEST(variants)
+{
+    static const unsigned char digest[CC_DIGEST_LEN] = { 0 };
+    const unsigned int kinds[] = { CC_ETAG_MTIME | CC_ETAG_SIZE,
+                                   CC_ETAG_DIGEST };
+    cc_etag_fields f;
+    apr_size_t i;
+
+    memset(&f, 0, sizeof(f));
+    f.size = 25;
+    f.mtime = APR_INT64_C(0x60dd710212000);
+    f.digest = digest;
+    for (i = 0; i < CC_NELTS(kinds); i++) {
+        const char *plain, *en, *fr, *salted_en;
+
+        f.bits = kinds[i];
+        f.salt = NULL;
+        f.variant = NULL;
+        plain = cc_etag_make(pool, &f);
+        f.variant = "index.html.en";
+        en = cc_etag_make(pool, &f);
+        f.variant = "index.html.fr";
+        fr = cc_etag_make(pool, &f);
+        check_syntax(en);
+        check_syntax(fr);
+        ck_assert_str_ne(en, fr);
+        ck_assert_str_ne(en, plain);
+        /* the same variant gives the same tag, and the salt still counts */
+        f.variant = "index.html.en";
+        ck_assert_str_eq(cc_etag_make(pool, &f), en);
+        f.salt = "release-9";
+        salted_en = cc_etag_make(pool, &f);
+        check_syntax(salted_en);
+        ck_assert_str_ne(salted_en, en);
+    }
+}
+END_TEST
+
 static Suite *digest_suite(void)
 {
     Suite *s = suite_create("digest");
@@ -204,6 +245,7 @@ static Suite *digest_suite(void)
     tcase_add_test(tc, file);
     tcase_add_test(tc, metadata);
     tcase_add_test(tc, tags);
+    tcase_add_test(tc, variants);
     suite_add_tcase(s, tc);
     return s;
 }
