@@ -36,18 +36,22 @@
  *   CondCacheDigest           On|Off|Override       digest ETags for handler
  *                                                   output (Off)
  *   CondCacheDigestMaxSize    bytes                 what it buffers (1 MiB)
+ *   CondCacheDigestMaxWait    time                  how long it holds (1s)
  *
- * A fixups hook, which runs after authentication, authorization and the
- * mapping of the request to a file, gives a static file its validators
- * and evaluates the preconditions exactly as RFC 9110 section 13.2.2
- * orders them.  A 412 is answered right there; a 304 is sent by this
- * module's handler, so that the output filters any other module inserts
- * (mod_headers, mod_expires) see the 304 as they see httpd's own.  When
- * the request goes on, the preconditions already decided are taken out of
- * the request, so that the default handler's ap_meets_conditions() (which
- * gets some of the RFC's precedence rules wrong, and would compare against
- * the core's FileETag tag) cannot contradict the decision; a filter puts
- * this module's validators back on the response in place of the core's.
+ * A GET or HEAD of a file is decided in a handler that runs just before
+ * httpd's default handler, after authentication, authorization, every
+ * fixup and every other handler: only a file the default handler will
+ * really send, as it is, gets its validators and the preconditions
+ * evaluated exactly as RFC 9110 section 13.2.2 orders them.  A 412 is
+ * answered right there, and so is a 304, through the output filters, so
+ * that the ones other modules insert (mod_headers, mod_expires) see it as
+ * they see httpd's own.  When the request goes on, the preconditions
+ * already decided are taken out of the request, so that the default
+ * handler's ap_meets_conditions() (which gets some of the RFC's
+ * precedence rules wrong, and would compare against the core's FileETag
+ * tag) cannot contradict the decision; a filter puts this module's
+ * validators back on the response in place of the core's.  PUT and
+ * DELETE handled by mod_dav are decided before mod_dav's handler runs.
  *
  * The freshness policy (Cache-Control and Expires) is applied by an output
  * filter, once the handler has said what the response is: its status,
@@ -57,17 +61,18 @@
  * A last filter, after the content filters (mod_deflate, mod_brotli) and
  * before mod_cache and the protocol ones, sees the response as it will
  * leave: it gives handler output a strong ETag made of a digest of the
- * bytes (buffering at most CondCacheDigestMaxSize of them, and streaming
- * whatever it cannot hold), then evaluates If-None-Match and
- * If-Modified-Since against the final validators and turns a match into a
- * 304 before any byte of the body is sent.  It also makes the decision for
- * a static file whose response a filter transforms (a compressed file's
- * "-gzip" tag).
+ * bytes (holding at most CondCacheDigestMaxSize of them, for at most
+ * CondCacheDigestMaxWait, and streaming whatever it cannot hold), then
+ * evaluates the preconditions against the final validators and turns the
+ * response into a 304 or a 412 before any byte of the body is sent.  It
+ * also decides for a file whose bytes a filter changes (a compressed
+ * file's "-gzip" tag, SSI output).
  *
  * This file is httpd glue only; the protocol lives in cc_*.c.
  */
 
 #include <string.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -109,6 +114,7 @@ typedef struct {
     apr_array_header_t *fingerprints;    /* condcache_fingerprint * */
     int digest;                      /* CONDCACHE_DIGEST_* */
     apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
+    apr_interval_time_t digest_wait; /* CONDCACHE_UNSET or microseconds */
 } condcache_dir_conf;
 
 #define CONDCACHE_DIGEST_OFF      0
@@ -137,7 +143,8 @@ static const condcache_dir_conf condcache_defaults = {
     NULL,                           /* condcache_default_statuses */
     NULL, NULL, NULL, NULL, NULL,   /* no freshness rules */
     CONDCACHE_DIGEST_OFF,           /* buffering is the admin's choice */
-    1024 * 1024                     /* CondCacheDigestMaxSize 1 MiB */
+    1024 * 1024,                    /* CondCacheDigestMaxSize 1 MiB */
+    APR_USEC_PER_SEC                /* CondCacheDigestMaxWait 1 second */
 };
 
 /* CONFORMANCE.md 5.5: 200, 203, 204, 206 and 3xx (304 among them); filled
@@ -152,34 +159,67 @@ static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 
 /* per-request state */
 typedef struct {
-    const char *etag;          /* the tag of the current representation */
+    apr_table_t *fields;       /* the request's fields before this module
+                                * took its preconditions out: what the
+                                * decision reads, and what the log shows */
+    const char *etag;          /* the file's tag, NULL for none */
     int has_lm;                /* CondCacheLastModified On, and a file */
     apr_time_t lm;             /* its Last-Modified, whole seconds */
-    int not_modified;          /* condcache_handler sends a 304 */
-    cc_range range;            /* what the fixup decided for Range */
-    apr_table_t *headers_in;   /* the client's fields, put back for logs */
+    int put;                   /* CONDCACHE_PUT_*: the validators filter */
+    int decided;               /* the preconditions are decided: the last
+                                * filter only adds a digest */
 } condcache_req;
+
+/* what the validators filter does to the default handler's 200 */
+#define CONDCACHE_PUT_FILE    1    /* this module's ETag and Last-Modified */
+#define CONDCACHE_PUT_NO_ETAG 2    /* no ETag: a filter changes the bytes */
+
+/* what the filters of a request do to the file's bytes */
+typedef enum {
+    CONDCACHE_BYTES_FILE,      /* nothing: the response is the file */
+    CONDCACHE_BYTES_CODED,     /* a content-coding (mod_deflate, mod_brotli)
+                                * that gives the file's tag a suffix */
+    CONDCACHE_BYTES_CHANGED    /* anything else (mod_include, ...) */
+} condcache_bytes;
 
 /* the last filter's state */
 typedef enum {
-    CONDCACHE_FINAL_HOLD,      /* buffering for the digest */
-    CONDCACHE_FINAL_304        /* the body is dropped */
+    CONDCACHE_FINAL_HOLD,      /* holding the body for its digest */
+    CONDCACHE_FINAL_DROP       /* a 304 or a 412 went out: no more body */
 } condcache_final_state;
 
 typedef struct {
     condcache_final_state state;
-    apr_bucket_brigade *held;  /* what is held back, set aside */
+    apr_bucket_brigade *held;  /* what is held back, in order */
+    apr_bucket *chunk;         /* the heap bucket being filled */
+    char *chunk_next;          /* where its next byte goes */
+    apr_off_t chunk_free;      /* and how many more it takes */
+    apr_off_t capacity;        /* bytes allocated for chunks so far */
     apr_off_t held_bytes;
     apr_off_t max;
+    int chunks;
+    int metadata;              /* metadata buckets held */
     cc_digest_ctx *digest;
-    apr_time_t started;
+    apr_time_t deadline;       /* held no longer than this */
 } condcache_final_ctx;
 
-/* how long a proxied response may keep flushing before it is a stream */
-#define CONDCACHE_PROXY_FLUSH apr_time_from_msec(1000)
+/* Held bytes are copied into chunks this module sizes, so that memory
+ * follows the bytes and not the buckets they came in (mod_cgid sends an
+ * 8 KB heap bucket per pipe read, however few bytes it holds).  Chunks
+ * double from 8 KiB up to 1 MiB, and all of them together
+ * never exceed CondCacheDigestMaxSize: what a request holds stays within
+ * the limit plus a few bucket headers.  The sizes leave room for the
+ * allocator's own headers in its 4 KiB steps.
+ */
+#define CONDCACHE_CHUNK_SIZE(k) ((APR_INT64_C(8192) << (k)) - 128)
+#define CONDCACHE_CHUNK_GROWTH  7      /* the largest: 1 MiB */
+/* metadata buckets in the middle of a body (other than FLUSH) are rare;
+ * past this many the response passes untouched
+ */
+#define CONDCACHE_METADATA_MAX 16
 
-/* Digests of files, per (device, inode, size, mtime): one per child
- * process, bounded, shared by its threads.
+/* Digests of files, per (device, inode, size, mtime, ctime): one per
+ * child process, bounded, shared by its threads.
  */
 #define CONDCACHE_DIGESTS_MAX 4096
 
@@ -188,6 +228,7 @@ typedef struct {
     apr_uint64_t ino;
     apr_int64_t size;
     apr_int64_t mtime;
+    apr_int64_t ctime;
 } condcache_file_key;
 
 static struct {
@@ -206,6 +247,10 @@ static ap_filter_rec_t *condcache_final_filter_handle;
 static void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                       void *addv);
+static apr_array_header_t *condcache_concat(apr_pool_t *p,
+                                            const apr_array_header_t *a,
+                                            const apr_array_header_t *b);
+static int condcache_etag_bits(const condcache_dir_conf *conf);
 static const char *condcache_set_keyword(cmd_parms *cmd, void *dconf,
                                          const char *arg);
 static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
@@ -229,9 +274,39 @@ static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
 static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
                                              const char *pattern,
                                              const char *spec);
-static apr_array_header_t *condcache_concat(apr_pool_t *p,
-                                            const apr_array_header_t *a,
-                                            const apr_array_header_t *b);
+static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
+                                            const char *arg);
+static const char *condcache_set_digest_wait(cmd_parms *cmd, void *dconf,
+                                             const char *arg);
+
+static int condcache_already_decided(const request_rec *r);
+static condcache_req *condcache_req_get(request_rec *r);
+static const apr_table_t *condcache_client_fields(const request_rec *r);
+static int condcache_read_fields(request_rec *r, const apr_table_t *fields,
+                                 cc_precond_in *in);
+static void condcache_hide(request_rec *r, condcache_req *ctx, int range);
+static void condcache_note(request_rec *r, const char *decision,
+                           const char *reason);
+static const ap_filter_rec_t *condcache_provider_for(const request_rec *r,
+                                       const ap_filter_rec_t *harness);
+static condcache_bytes condcache_filter_bytes(const ap_filter_rec_t *frec);
+static condcache_bytes condcache_output_bytes(const request_rec *r);
+static apr_status_t condcache_digests_reset(void);
+static const unsigned char *condcache_file_digest(request_rec *r);
+static void condcache_validators(request_rec *r,
+                                 const condcache_dir_conf *conf,
+                                 int exists, condcache_req *ctx,
+                                 cc_precond_in *in);
+static int condcache_core_tag_is_ours(request_rec *r,
+                                      const condcache_dir_conf *conf);
+static int condcache_readable(const request_rec *r);
+static int condcache_send_304(request_rec *r, const condcache_req *ctx);
+static int condcache_handler_dav(request_rec *r);
+static int condcache_handler_file(request_rec *r);
+static apr_status_t condcache_validators_filter(ap_filter_t *f,
+                                                apr_bucket_brigade *bb);
+static int condcache_log_transaction(request_rec *r);
+
 static int condcache_has_policy(const condcache_dir_conf *conf);
 static void condcache_apply_policy(request_rec *r,
                                    const condcache_dir_conf *conf);
@@ -239,42 +314,28 @@ static apr_status_t condcache_policy_filter(ap_filter_t *f,
                                             apr_bucket_brigade *bb);
 static void condcache_insert_filter(request_rec *r);
 static void condcache_insert_error_filter(request_rec *r);
-static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
-                                            const char *arg);
-static int condcache_transformed(const request_rec *r);
+
 static void condcache_add_final_filter(request_rec *r);
-static int condcache_final_evaluate(request_rec *r, const char *reason);
+static int condcache_streams(const char *type);
+static void condcache_make_412(request_rec *r);
+static int condcache_final_decide(request_rec *r, int digested);
 static void condcache_drop_data(apr_bucket_brigade *bb);
-static apr_status_t condcache_pass_304(ap_filter_t *f,
-                                       apr_bucket_brigade *bb);
-static apr_status_t condcache_final_pass(ap_filter_t *f,
-                                         apr_bucket_brigade *bb,
-                                         const char *why);
+static apr_status_t condcache_pass_dropped(ap_filter_t *f,
+                                           apr_bucket_brigade *bb);
+static apr_status_t condcache_final_turn(ap_filter_t *f,
+                                         apr_bucket_brigade *bb, int status);
+static apr_status_t condcache_final_release(ap_filter_t *f,
+                                            apr_bucket_brigade *bb,
+                                            const char *why);
+static int condcache_room(const condcache_final_ctx *ctx, apr_off_t len);
+static void condcache_keep(condcache_final_ctx *ctx, const char *data,
+                           apr_size_t len, apr_bucket_alloc_t *ba);
+static apr_status_t condcache_await(apr_bucket *e, apr_time_t deadline,
+                                    apr_pool_t *p);
+static apr_status_t condcache_final_eos(ap_filter_t *f,
+                                        apr_bucket_brigade *bb);
 static apr_status_t condcache_final_filter(ap_filter_t *f,
                                            apr_bucket_brigade *bb);
-static int condcache_etag_bits(const condcache_dir_conf *conf);
-static int condcache_already_decided(const request_rec *r);
-static int condcache_serves_file(request_rec *r);
-static const char *condcache_pass(request_rec *r, cc_method *method,
-                                  int *exists, int *sends_file);
-static const unsigned char *condcache_file_digest(request_rec *r);
-static void condcache_validators(request_rec *r,
-                                 const condcache_dir_conf *conf,
-                                 int exists, condcache_req *ctx,
-                                 cc_precond_in *in);
-static void condcache_strip(request_rec *r, condcache_req *ctx,
-                            cc_range range);
-static void condcache_note(request_rec *r, const char *decision,
-                           const char *reason);
-static int condcache_core_tag_is_ours(request_rec *r,
-                                      const condcache_dir_conf *conf);
-static int condcache_read_fields(request_rec *r, cc_precond_in *in);
-static int condcache_fixups(request_rec *r);
-static int condcache_handler(request_rec *r);
-static apr_status_t condcache_validators_filter(ap_filter_t *f,
-                                                apr_bucket_brigade *bb);
-static int condcache_log_transaction(request_rec *r);
-static apr_status_t condcache_digests_reset(void);
 static void condcache_child_init(apr_pool_t *p, server_rec *s);
 static void condcache_register_hooks(apr_pool_t *p);
 
@@ -294,6 +355,7 @@ static void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
     conf->send_expires = CONDCACHE_UNSET;
     conf->digest = CONDCACHE_UNSET;
     conf->digest_max = CONDCACHE_UNSET;
+    conf->digest_wait = CONDCACHE_UNSET;
     return conf;
 }
 
@@ -330,6 +392,7 @@ static void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                           add->fingerprints);
     conf->digest = CONDCACHE_MERGE(base, add, digest);
     conf->digest_max = CONDCACHE_MERGE(base, add, digest_max);
+    conf->digest_wait = CONDCACHE_MERGE(base, add, digest_wait);
 
     /* CondCacheETag as FileETag: an absolute list replaces the parent's,
      * +Keyword and -Keyword change it.
@@ -666,6 +729,23 @@ static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* CondCacheDigestMaxWait: seconds, or with httpd's units (250ms) */
+static const char *condcache_set_digest_wait(cmd_parms *cmd, void *dconf,
+                                             const char *arg)
+{
+    condcache_dir_conf *conf = dconf;
+    apr_interval_time_t wait;
+
+    if (ap_timeout_parameter_parse(arg, &wait, "s") != APR_SUCCESS
+        || wait < 0 || wait > apr_time_from_sec(3600)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 0 to "
+                            "3600 seconds (such as 2, 500ms)",
+                            cmd->cmd->name, arg);
+    }
+    conf->digest_wait = wait;
+    return NULL;
+}
+
 static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCache", condcache_set_keyword,
                   (void *)&condcache_kw_enabled,
@@ -721,11 +801,24 @@ static const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCacheDigestMaxSize", condcache_set_digest_max, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "The most bytes of a response held back for its digest"),
+    AP_INIT_TAKE1("CondCacheDigestMaxWait", condcache_set_digest_wait, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "The longest a response is held back for its digest"),
     { NULL }
 };
 
 /* ---------------------------------------------------------------------
- * Which requests the fixup decides
+ * Which requests are decided, and where
+ *
+ * A GET, HEAD or POST of a file gets its decision in a handler that runs
+ * just before httpd's default handler: every other handler has declined
+ * by then (a CGI, PHP, mod_actions' Action for the file's type), every
+ * fixup has run, whatever the order the modules were loaded in (mod_headers'
+ * RequestHeader, mod_include's XBitHack, mod_rewrite), and every filter
+ * of the response is in place.  PUT and DELETE handled by mod_dav get
+ * theirs in a handler that runs before mod_dav's.  Handler output, and a
+ * file whose bytes a filter changes, are decided by the last filter, on
+ * the validators the response leaves with.
  */
 
 /* RFC 9110 13.2.1 and CONFORMANCE.md 2.4: a subrequest, an error document
@@ -752,126 +845,254 @@ static int condcache_already_decided(const request_rec *r)
     return 0;
 }
 
-/* The response will be the file's bytes, sent by the default handler:
- * no other handler (CGI, PHP, mod_lua, a proxy), not a legacy handler
- * named by a magic media type, and no filter that rewrites the content
- * known at this point (AddOutputFilter, SetOutputFilter).
- */
-static int condcache_serves_file(request_rec *r)
+static condcache_req *condcache_req_get(request_rec *r)
 {
-    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
-    const char *type = r->content_type;
-    ap_filter_t *f;
+    condcache_req *ctx = ap_get_module_config(r->request_config,
+                                              &condcache_module);
 
-    if (r->handler && *r->handler && strcmp(r->handler, "default-handler")
-        && strcmp(r->handler, "dav-handler")) {
-        return 0;
+    if (!ctx) {
+        ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        ap_set_module_config(r->request_config, &condcache_module, ctx);
     }
-    if (!r->handler && type) {
-        switch (*type) {
-        case 'a': case 'A':
-            if (!strncasecmp(type, "application/x-httpd-", 20)) {
-                return 0;
+    return ctx;
+}
+
+/* The request's fields as the client sent them.  An internal redirect
+ * inherits the table this module took the preconditions out of, so the
+ * earliest request of the chain that kept the original holds them.
+ */
+static const apr_table_t *condcache_client_fields(const request_rec *r)
+{
+    const apr_table_t *fields = r->headers_in;
+    const request_rec *rr;
+
+    for (rr = r; rr; rr = rr->prev) {
+        const condcache_req *ctx = ap_get_module_config(rr->request_config,
+                                                        &condcache_module);
+
+        if (ctx && ctx->fields) {
+            fields = ctx->fields;
+        }
+    }
+    return fields;
+}
+
+/* The preconditions of the request, in one pass over its fields; the
+ * values only of those present (several lines joined).  Returns whether
+ * any If-* field is there.
+ */
+static int condcache_read_fields(request_rec *r, const apr_table_t *fields,
+                                 cc_precond_in *in)
+{
+    const apr_array_header_t *elts = apr_table_elts(fields);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    int i, conditional = 0;
+
+    for (i = 0; i < elts->nelts; i++) {
+        const char *k = e[i].key;
+
+        if (!k) {
+            continue;
+        }
+        if ((k[0] == 'I' || k[0] == 'i') && (k[1] == 'f' || k[1] == 'F')
+            && k[2] == '-') {
+            conditional = 1;
+        }
+        else if ((k[0] == 'R' || k[0] == 'r') && !strcasecmp(k, "Range")) {
+            in->has_range = 1;
+        }
+    }
+    if (conditional) {
+        in->if_match = apr_table_getm(r->pool, fields, "If-Match");
+        in->if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
+        in->if_modified_since = apr_table_getm(r->pool, fields,
+                                               "If-Modified-Since");
+        in->if_unmodified_since = apr_table_getm(r->pool, fields,
+                                                 "If-Unmodified-Since");
+        in->if_range = apr_table_getm(r->pool, fields, "If-Range");
+    }
+    return conditional && (in->if_match || in->if_none_match
+                           || in->if_modified_since
+                           || in->if_unmodified_since || in->if_range);
+}
+
+/* Take the preconditions (and Range, where this module decides it) out
+ * of the request, so that nothing after this module answers them again
+ * with other validators or other rules: the default handler's
+ * ap_meets_conditions(), mod_cgi's, mod_dav's, the byterange filter.
+ * The log shows the fields as sent.
+ */
+static void condcache_hide(request_rec *r, condcache_req *ctx, int range)
+{
+    static const char *const fields[] = {
+        "If-Match", "If-None-Match", "If-Modified-Since",
+        "If-Unmodified-Since", "If-Range"
+    };
+    apr_size_t i;
+
+    if (!ctx->fields) {
+        ctx->fields = r->headers_in;
+        r->headers_in = apr_table_copy(r->pool, r->headers_in);
+    }
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        apr_table_unset(r->headers_in, fields[i]);
+    }
+    if (range) {
+        apr_table_unset(r->headers_in, "Range");
+    }
+}
+
+static void condcache_note(request_rec *r, const char *decision,
+                           const char *reason)
+{
+    apr_size_t dlen = strlen(decision), rlen = strlen(reason);
+    char *note = apr_palloc(r->pool, dlen + 1 + rlen + 1);
+
+    /* "304 inm-weak-match": on every request, so no apr_pstrcat */
+    memcpy(note, decision, dlen);
+    note[dlen] = ' ';
+    memcpy(note + dlen + 1, reason, rlen + 1);
+
+    apr_table_setn(r->notes, "condcache", note);
+    if (APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "condcache: %s %s: %s", r->method, r->uri, note);
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Will the response be the file's bytes?
+ */
+
+/* mod_filter keeps the providers of a filter (AddOutputFilterByType,
+ * FilterProvider) in a struct it does not publish; this is its layout in
+ * mod_filter.c, the same throughout httpd 2.4.  A provider has either an
+ * expression (FilterProvider) or a list of media types
+ * (AddOutputFilterByType).
+ */
+typedef struct condcache_provider condcache_provider;
+struct condcache_provider {
+    const void *expr;
+    const char **types;
+    ap_filter_rec_t *frec;
+    condcache_provider *next;
+};
+
+/* The filter mod_filter's harness will run for this response, matched as
+ * mod_filter's filter_lookup() matches it (the media type without its
+ * parameters, exactly; the first provider that matches): NULL when none
+ * will run (the harness then removes itself and changes nothing), the
+ * harness itself when that cannot be known before it runs (an
+ * expression, or an httpd this layout is not known for).
+ */
+static const ap_filter_rec_t *condcache_provider_for(const request_rec *r,
+                                       const ap_filter_rec_t *harness)
+{
+#if MODULE_MAGIC_NUMBER_MAJOR == 20120211
+    const condcache_provider *p;
+    apr_size_t len = r->content_type ? strcspn(r->content_type, "; \t") : 0;
+
+    for (p = (const void *)harness->providers; p; p = p->next) {
+        const char *const *type;
+
+        if (p->expr || !p->types || !p->frec) {
+            return harness;
+        }
+        for (type = p->types; r->content_type && *type; type++) {
+            if (!strncmp(*type, r->content_type, len)
+                && (*type)[len] == '\0') {
+                return p->frec;
             }
-            break;
-        case 'h': case 'H':
-            if (!strncasecmp(type, "httpd/", 6)) {
-                return 0;
-            }
-            break;
-        case 't': case 'T':
-            if (!strncasecmp(type, "text/x-server-parsed-html", 25)) {
-                return 0;
-            }
+        }
+    }
+    return NULL;
+#else
+    (void)r;
+    return harness;
+#endif
+}
+
+/* What a filter does to the bytes, by its name: filters that only set
+ * header fields, the content-codings that give the tag a suffix of their
+ * own (mod_deflate's "-gzip", mod_brotli's "-br"), and every other one,
+ * which changes them (mod_include, mod_substitute, one this module does
+ * not know).  A harness whose provider is not known by the name it was
+ * declared for: AddOutputFilterByType DEFLATE makes "BYTYPE:DEFLATE".
+ */
+static condcache_bytes condcache_filter_bytes(const ap_filter_rec_t *frec)
+{
+    static const char *const headers_only[] = {
+        "MOD_EXPIRES", "FIXUP_HEADERS_OUT", "CACHE_SAVE", "CACHE_SAVE_SUBREQ",
+        "CACHE_REMOVE_URL", "CACHE_INVALIDATE", NULL
+    };
+    static const char *const codings[] = {
+        "DEFLATE", "BROTLI_COMPRESS", NULL
+    };
+    const char *name = frec->name;
+    const char *const *n;
+
+    if (frec->providers && !strncasecmp(name, "BYTYPE:", 7)) {
+        name += 7;
+    }
+    for (n = headers_only; *n; n++) {
+        if (!strcasecmp(name, *n)) {
+            return CONDCACHE_BYTES_FILE;
+        }
+    }
+    for (n = codings; *n; n++) {
+        if (!strcasecmp(name, *n)) {
+            return CONDCACHE_BYTES_CODED;
+        }
+    }
+    return CONDCACHE_BYTES_CHANGED;
+}
+
+/* Whether the bytes of this response will be the file's, asked once every
+ * filter is in place: mod_include's XBitHack and mod_filter's harnesses
+ * are added after the fixups, AddOutputFilter and SetOutputFilter before.
+ * A harness whose provider does not match this response's type changes
+ * nothing (an image under Debian's AddOutputFilterByType DEFLATE
+ * text/html ...).
+ */
+static condcache_bytes condcache_output_bytes(const request_rec *r)
+{
+    condcache_bytes bytes = CONDCACHE_BYTES_FILE;
+    const ap_filter_t *f;
+
+    /* mod_include asks for no 304 (its filter's init, whatever the type
+     * its harness matches): its output is made per request
+     */
+    if (r->no_local_copy) {
+        return CONDCACHE_BYTES_CHANGED;
+    }
+    for (f = r->output_filters; f && f != r->proto_output_filters;
+         f = f->next) {
+        const ap_filter_rec_t *frec = f->frec;
+
+        if (frec == condcache_validators_filter_handle
+            || frec == condcache_policy_filter_handle
+            || frec == condcache_final_filter_handle
+            || frec->ftype >= AP_FTYPE_PROTOCOL) {
+            continue;
+        }
+        if (frec->providers && !(frec = condcache_provider_for(r, frec))) {
+            continue;
+        }
+        switch (condcache_filter_bytes(frec)) {
+        case CONDCACHE_BYTES_CHANGED:
+            return CONDCACHE_BYTES_CHANGED;
+        case CONDCACHE_BYTES_CODED:
+            bytes = CONDCACHE_BYTES_CODED;
             break;
         default:
             break;
         }
     }
-    if (core->output_filters && *core->output_filters) {
-        /* SetOutputFilter: a resource filter rewrites the file; a
-         * content-set one (DEFLATE) is the last filter's business
-         */
-        char *names = apr_pstrdup(r->pool, core->output_filters), *last;
-        const char *name;
-
-        for (name = apr_strtok(names, ";", &last); name;
-             name = apr_strtok(NULL, ";", &last)) {
-            ap_filter_rec_t *frec = ap_get_output_filter_handle(name);
-
-            if (!frec || frec->ftype < AP_FTYPE_CONTENT_SET) {
-                return 0;
-            }
-        }
-    }
-    for (f = r->output_filters; f && f != r->proto_output_filters;
-         f = f->next) {
-        if (f->frec->ftype < AP_FTYPE_CONTENT_SET
-            && f->frec != condcache_validators_filter_handle) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* NULL when the preconditions of this request are the fixup's to decide,
- * else why not.  *sends_file tells that the default handler will answer
- * with the file's bytes (and so with this module's validators).
- */
-static const char *condcache_pass(request_rec *r, cc_method *method,
-                                  int *exists, int *sends_file)
-{
-    *exists = r->finfo.filetype == APR_REG;
-    *sends_file = 0;
-
-    switch (r->method_number) {
-    case M_GET:
-    case M_POST:
-        /* GET, HEAD, and POST, which the default handler answers with the
-         * file too; it answers the other methods with 405 before it looks
-         * at any precondition
-         */
-        if (!*exists) {
-            return "not-a-file";
-        }
-        if (!condcache_serves_file(r)) {
-            return "not-static";
-        }
-        *method = r->method_number == M_POST ? CC_METHOD_OTHER
-                  : r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
-        *sends_file = 1;
-        return NULL;
-    case M_PUT:
-    case M_DELETE:
-        /* mod_dav writes the file: its validators are known before the
-         * method runs (RFC 9110 13.2.1).  A DELETE of nothing is a 404
-         * and a PUT into a missing directory a 409: ignore both.
-         */
-        *method = CC_METHOD_OTHER;
-        if (!r->handler || strcmp(r->handler, "dav-handler")) {
-            return "method";
-        }
-        if (*exists) {
-            return NULL;
-        }
-        if (r->method_number == M_PUT && r->finfo.filetype == APR_NOFILE
-            && r->filename) {
-            apr_finfo_t dir;
-            char *parent = ap_make_dirstr_parent(r->pool, r->filename);
-
-            if (apr_stat(&dir, parent, APR_FINFO_TYPE, r->pool)
-                    == APR_SUCCESS && dir.filetype == APR_DIR) {
-                return NULL;
-            }
-        }
-        return "not-a-file";
-    default:
-        return "method";
-    }
+    return bytes;
 }
 
 /* ---------------------------------------------------------------------
- * Validators
+ * Validators of files
  */
 
 static apr_status_t condcache_digests_reset(void)
@@ -893,7 +1114,10 @@ static apr_status_t condcache_digests_reset(void)
 }
 
 /* The digest of r->filename, from the cache or read once; NULL when the
- * file cannot be read or changed while it was read.
+ * file cannot be read or changed while it was read.  The key trusts what
+ * no user-space tool can set back: the ctime changes with every write
+ * and every utime(), so a file rewritten with its old size and mtime
+ * (cp -p, rsync -t --inplace, tar) gets a new digest.
  */
 static const unsigned char *condcache_file_digest(request_rec *r)
 {
@@ -909,6 +1133,7 @@ static const unsigned char *condcache_file_digest(request_rec *r)
     key.ino = (apr_uint64_t)r->finfo.inode;
     key.size = r->finfo.size;
     key.mtime = r->finfo.mtime;
+    key.ctime = r->finfo.ctime;
 
 #if APR_HAS_THREADS
     if (condcache_digests.mutex) {
@@ -936,8 +1161,8 @@ static const unsigned char *condcache_file_digest(request_rec *r)
     if (rv == APR_SUCCESS) {
         rv = cc_digest_file(f, r->pool, digest);
         if (rv == APR_SUCCESS) {
-            rv = apr_file_info_get(&after, APR_FINFO_SIZE | APR_FINFO_MTIME,
-                                   f);
+            rv = apr_file_info_get(&after, APR_FINFO_SIZE | APR_FINFO_MTIME
+                                           | APR_FINFO_CTIME, f);
         }
         apr_file_close(f);
     }
@@ -946,7 +1171,8 @@ static const unsigned char *condcache_file_digest(request_rec *r)
                       "CC00001: cannot read %s for its digest", r->filename);
         return NULL;
     }
-    if (after.size != r->finfo.size || after.mtime != r->finfo.mtime) {
+    if (after.size != r->finfo.size || after.mtime != r->finfo.mtime
+        || after.ctime != r->finfo.ctime) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CC00002: %s changed while its digest was taken",
                       r->filename);
@@ -1010,6 +1236,14 @@ static void condcache_validators(request_rec *r,
     fields.size = r->finfo.size;
     fields.mtime = r->finfo.mtime;
     fields.salt = conf->salt && *conf->salt ? conf->salt : NULL;
+    if (r->vlist_validator) {
+        /* a variant chosen by content negotiation: two variants never
+         * share a tag, whatever their size and time (httpd mixes the
+         * variant list's validator into its tags for the same reason;
+         * the variant's name does it and is the same on every server)
+         */
+        fields.variant = apr_filepath_name_get(r->filename);
+    }
     if (fields.bits & CC_ETAG_DIGEST) {
         fields.digest = condcache_file_digest(r);
         if (!fields.digest) {
@@ -1032,7 +1266,8 @@ static void condcache_validators(request_rec *r,
  * Last-Modified the same: then an unconditional request needs nothing of
  * this module.  The format is httpd's, so it is compared once per process
  * before it is relied on; a file changed in the last two seconds is left
- * out, where httpd versions differ on when a tag turns weak.
+ * out, where httpd versions differ on when a tag turns weak, and so is a
+ * negotiated variant, whose tag httpd makes of more.
  */
 static int condcache_core_tag_is_ours(request_rec *r,
                                       const condcache_dir_conf *conf)
@@ -1043,6 +1278,7 @@ static int condcache_core_tag_is_ours(request_rec *r,
 
     if (!bits || (bits & CC_ETAG_DIGEST) || (conf->salt && *conf->salt)
         || !CONDCACHE_VAL(conf, last_modified) || checked < 0
+        || r->vlist_validator
         || r->request_time - r->finfo.mtime <= apr_time_from_sec(2)) {
         return 0;
     }
@@ -1085,192 +1321,37 @@ static int condcache_core_tag_is_ours(request_rec *r,
     return checked > 0;
 }
 
-/* The preconditions of the request, in one pass over its fields; the
- * values only of those present (several lines joined).  Returns whether
- * any If-* field is there.
- */
-static int condcache_read_fields(request_rec *r, cc_precond_in *in)
-{
-    const apr_array_header_t *fields = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)fields->elts;
-    int i, conditional = 0;
-
-    for (i = 0; i < fields->nelts; i++) {
-        const char *k = e[i].key;
-
-        if (!k) {
-            continue;
-        }
-        if ((k[0] == 'I' || k[0] == 'i') && (k[1] == 'f' || k[1] == 'F')
-            && k[2] == '-') {
-            conditional = 1;
-        }
-        else if ((k[0] == 'R' || k[0] == 'r') && !strcasecmp(k, "Range")) {
-            in->has_range = 1;
-        }
-    }
-    if (conditional) {
-        in->if_match = apr_table_getm(r->pool, r->headers_in, "If-Match");
-        in->if_none_match = apr_table_getm(r->pool, r->headers_in,
-                                           "If-None-Match");
-        in->if_modified_since = apr_table_getm(r->pool, r->headers_in,
-                                               "If-Modified-Since");
-        in->if_unmodified_since = apr_table_getm(r->pool, r->headers_in,
-                                                 "If-Unmodified-Since");
-        in->if_range = apr_table_getm(r->pool, r->headers_in, "If-Range");
-    }
-    return conditional && (in->if_match || in->if_none_match
-                           || in->if_modified_since
-                           || in->if_unmodified_since || in->if_range);
-}
-
 /* ---------------------------------------------------------------------
- * The fixup: decide before the handler runs
+ * Decisions before the handler
  */
 
-static void condcache_note(request_rec *r, const char *decision,
-                           const char *reason)
+/* A file the server cannot read gets the default handler's 403, never a
+ * 304 or a 412 that would tell its validators.  access() asks what the
+ * default handler's open would find, as the server's user, without
+ * opening the file.
+ */
+static int condcache_readable(const request_rec *r)
 {
-    apr_size_t dlen = strlen(decision), rlen = strlen(reason);
-    char *note = apr_palloc(r->pool, dlen + 1 + rlen + 1);
-
-    /* "304 inm-weak-match": on every request, so no apr_pstrcat */
-    memcpy(note, decision, dlen);
-    note[dlen] = ' ';
-    memcpy(note + dlen + 1, reason, rlen + 1);
-
-    apr_table_setn(r->notes, "condcache", note);
-    if (APLOGrtrace1(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                      "condcache: %s %s: %s", r->method, r->uri, note);
-    }
+    return access(r->filename, R_OK) == 0;
 }
 
-/* Take out the preconditions already decided, and resolve If-Range, so
- * that no later check (ap_meets_conditions, the byterange filter, mod_dav)
- * sees them.  The client's fields are put back before the request is
- * logged.
+/* The 304, sent the way the default handler sends its own: through the
+ * output filters, so that the ones inserted for this request (mod_expires,
+ * mod_headers, the freshness policy) give it the 200's header fields.
  */
-static void condcache_strip(request_rec *r, condcache_req *ctx,
-                            cc_range range)
+static int condcache_send_304(request_rec *r, const condcache_req *ctx)
 {
-    static const char *const fields[] = {
-        "If-Match", "If-None-Match", "If-Modified-Since",
-        "If-Unmodified-Since", "If-Range"
-    };
-    apr_size_t i;
-
-    ctx->headers_in = r->headers_in;
-    r->headers_in = apr_table_copy(r->pool, r->headers_in);
-    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        apr_table_unset(r->headers_in, fields[i]);
-    }
-    if (range == CC_RANGE_IGNORE) {
-        apr_table_unset(r->headers_in, "Range");
-    }
-}
-
-static int condcache_fixups(request_rec *r)
-{
-    const condcache_dir_conf *conf =
-        ap_get_module_config(r->per_dir_config, &condcache_module);
-    condcache_req *ctx;
-    cc_precond_in in;
-    cc_precond_out out;
-    const char *why;
-    int exists, sends_file;
-
-    if (!CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
-        return DECLINED;
-    }
-    memset(&in, 0, sizeof(in));
-    why = condcache_pass(r, &in.method, &exists, &sends_file);
-    if (why) {
-        condcache_note(r, "pass", why);
-        return DECLINED;
-    }
-
-    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-    ap_set_module_config(r->request_config, &condcache_module, ctx);
-
-    if (!condcache_read_fields(r, &in)) {
-        /* nothing to decide; the response needs this module's validators
-         * only where they are not httpd's own
-         */
-        apr_table_setn(r->notes, "condcache", sends_file
-                       ? "200 unconditional" : "proceed unconditional");
-        if (sends_file && !condcache_core_tag_is_ours(r, conf)) {
-            condcache_validators(r, conf, exists, ctx, &in);
-            ap_add_output_filter_handle(condcache_validators_filter_handle,
-                                        ctx, r, r->connection);
-        }
-        return OK;
-    }
-
-    condcache_validators(r, conf, exists, ctx, &in);
-    cc_precond_evaluate(&in, &out);
-
-    if (out.status == HTTP_PRECONDITION_FAILED) {
-        condcache_note(r, "412", out.reason);
-        return HTTP_PRECONDITION_FAILED;
-    }
-    ctx->range = out.range;
-    if (out.status == HTTP_NOT_MODIFIED) {
-        /* the 304 carries the validators the 200 would carry */
-        if (ctx->etag) {
-            apr_table_setn(r->headers_out, "ETag", ctx->etag);
-        }
-        if (ctx->has_lm) {
-            char *date = apr_palloc(r->pool, CC_DATE_LEN);
-
-            cc_date_format(date, ctx->lm);
-            apr_table_setn(r->headers_out, "Last-Modified", date);
-        }
-        condcache_note(r, "304", out.reason);
-        ctx->not_modified = 1;
-        return OK;
-    }
-    condcache_note(r, sends_file ? "200" : "proceed", out.reason);
-    condcache_strip(r, ctx, out.range);
-    if (sends_file) {
-        /* the response to a write must not carry the validators of the
-         * state it replaces: only the file's own response gets them
-         */
-        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
-                                    r, r->connection);
-    }
-    return OK;
-}
-
-/* ---------------------------------------------------------------------
- * The 304, and the validators of the 200
- */
-
-/* Sends the 304 the fixup decided on, the way the default handler sends
- * its own: through the output filters, so that the ones inserted for this
- * request (mod_expires, mod_headers) give it the 200's header fields.
- */
-static int condcache_handler(request_rec *r)
-{
-    condcache_req *ctx = ap_get_module_config(r->request_config,
-                                              &condcache_module);
     apr_bucket_brigade *bb;
     int rv;
 
-    if (!ctx || !ctx->not_modified) {
-        return DECLINED;
+    if (ctx->etag) {
+        apr_table_setn(r->headers_out, "ETag", ctx->etag);
     }
-    if (condcache_transformed(r)) {
-        /* a compressed response has another tag ("-gzip") and a Vary:
-         * leave the decision to the last filter, on the final validators
-         */
-        ctx->not_modified = 0;
-        condcache_note(r, "200", "transformed");
-        condcache_strip(r, ctx, ctx->range);
-        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
-                                    r, r->connection);
-        condcache_add_final_filter(r);
-        return DECLINED;
+    if (ctx->has_lm) {
+        char *date = apr_palloc(r->pool, CC_DATE_LEN);
+
+        cc_date_format(date, ctx->lm);
+        apr_table_setn(r->headers_out, "Last-Modified", date);
     }
     rv = ap_discard_request_body(r);
     if (rv != OK) {
@@ -1282,54 +1363,195 @@ static int condcache_handler(request_rec *r)
     return ap_pass_brigade_fchk(r, bb, "condcache: sending a 304");
 }
 
-/* Filters that only set header fields leave a file's bytes and validators
- * as they are; any other filter before the protocol ones may transform
- * them (mod_deflate, mod_brotli, mod_filter's chains, mod_substitute).
+/* PUT and DELETE by mod_dav: the file's validators are known before the
+ * method runs (RFC 9110 13.2.1).  A DELETE of nothing is a 404 and a PUT
+ * into a missing directory a 409: both are left alone.  Runs before
+ * mod_dav's handler, after every fixup.
  */
-static int condcache_transformed(const request_rec *r)
+static int condcache_handler_dav(request_rec *r)
 {
-    static const char *const header_only[] = {
-        "MOD_EXPIRES", "FIXUP_HEADERS_OUT", "CACHE_SAVE", "CACHE_SAVE_SUBREQ",
-        "CACHE_REMOVE_URL", "CACHE_INVALIDATE", NULL
-    };
-    const ap_filter_t *f;
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    condcache_req *ctx;
+    cc_precond_in in;
+    cc_precond_out out;
+    int exists = r->finfo.filetype == APR_REG;
 
-    for (f = r->output_filters; f && f != r->proto_output_filters;
-         f = f->next) {
-        const char *const *name;
+    if ((r->method_number != M_PUT && r->method_number != M_DELETE)
+        || !CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
+        return DECLINED;
+    }
+    if (!r->handler || strcmp(r->handler, "dav-handler")) {
+        return DECLINED;
+    }
+    if (!exists) {
+        apr_finfo_t dir;
 
-        if (f->frec == condcache_validators_filter_handle
-            || f->frec == condcache_policy_filter_handle
-            || f->frec == condcache_final_filter_handle
-            || f->frec->ftype >= AP_FTYPE_PROTOCOL) {
-            continue;
-        }
-        for (name = header_only; *name; name++) {
-            if (!strcasecmp(f->frec->name, *name)) {
-                break;
-            }
-        }
-        if (!*name) {
-            return 1;
+        if (r->method_number != M_PUT || r->finfo.filetype != APR_NOFILE
+            || !r->filename
+            || apr_stat(&dir, ap_make_dirstr_parent(r->pool, r->filename),
+                        APR_FINFO_TYPE, r->pool) != APR_SUCCESS
+            || dir.filetype != APR_DIR) {
+            condcache_note(r, "pass", "not-a-file");
+            return DECLINED;
         }
     }
-    return 0;
+    memset(&in, 0, sizeof(in));
+    in.method = CC_METHOD_OTHER;
+    if (!condcache_read_fields(r, condcache_client_fields(r), &in)) {
+        apr_table_setn(r->notes, "condcache", "proceed unconditional");
+        return DECLINED;
+    }
+    ctx = condcache_req_get(r);
+    condcache_validators(r, conf, exists, ctx, &in);
+    cc_precond_evaluate(&in, &out);
+    if (out.status == HTTP_PRECONDITION_FAILED) {
+        condcache_note(r, "412", out.reason);
+        return HTTP_PRECONDITION_FAILED;
+    }
+    condcache_note(r, "proceed", out.reason);
+    condcache_hide(r, ctx, 0);
+    return DECLINED;
 }
 
+/* GET, HEAD and POST of a file, just before the default handler sends it
+ * (every other handler has declined).  The default handler answers a path
+ * after the file name with a 404 unless AcceptPathInfo says otherwise.
+ */
+static int condcache_handler_file(request_rec *r)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    condcache_req *ctx;
+    cc_precond_in in;
+    cc_precond_out out;
+    condcache_bytes bytes;
+    int conditional, digest;
+
+    if ((r->method_number != M_GET && r->method_number != M_POST)
+        || !CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
+        return DECLINED;
+    }
+    if (r->finfo.filetype != APR_REG) {
+        condcache_note(r, "pass", "not-a-file");
+        return DECLINED;
+    }
+    if (r->path_info && *r->path_info
+        && r->used_path_info != AP_REQ_ACCEPT_PATH_INFO) {
+        condcache_note(r, "pass", "path-info");
+        return DECLINED;
+    }
+
+    ctx = condcache_req_get(r);
+    memset(&in, 0, sizeof(in));
+    in.method = r->method_number == M_POST ? CC_METHOD_OTHER
+                : r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
+    conditional = condcache_read_fields(r, condcache_client_fields(r), &in);
+    digest = CONDCACHE_VAL(conf, digest);
+    bytes = condcache_output_bytes(r);
+
+    if (bytes == CONDCACHE_BYTES_CHANGED
+        || (digest == CONDCACHE_DIGEST_OVERRIDE
+            && in.method != CC_METHOD_OTHER)) {
+        /* not the file's bytes: its tag must not describe them.  Where
+         * mod_include asked for no 304 and no digest is made, the request
+         * is left as httpd would leave it; else the last filter decides,
+         * on a digest or on what validators remain
+         */
+        condcache_note(r, "pass", "not-static");
+        if (in.method == CC_METHOD_OTHER
+            || (r->no_local_copy && digest == CONDCACHE_DIGEST_OFF)) {
+            return DECLINED;
+        }
+        ctx->put = CONDCACHE_PUT_NO_ETAG;
+        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
+                                    r, r->connection);
+        if (conditional || in.has_range) {
+            condcache_hide(r, ctx, 1);
+            condcache_add_final_filter(r);
+        }
+        return DECLINED;
+    }
+    if (bytes == CONDCACHE_BYTES_CODED) {
+        /* mod_deflate gives the tag its "-gzip", and Vary: the last
+         * filter decides on the tag the response leaves with
+         */
+        if (in.method == CC_METHOD_OTHER) {
+            condcache_note(r, "pass", "not-static");
+            return DECLINED;
+        }
+        condcache_validators(r, conf, 1, ctx, &in);
+        ctx->put = CONDCACHE_PUT_FILE;
+        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
+                                    r, r->connection);
+        if (conditional || in.has_range) {
+            condcache_hide(r, ctx, 1);
+            condcache_add_final_filter(r);
+        }
+        else {
+            apr_table_setn(r->notes, "condcache", "200 unconditional");
+            ctx->decided = 1;
+        }
+        return DECLINED;
+    }
+
+    /* the response is the file: decide now */
+    ctx->decided = 1;
+    if (!conditional) {
+        /* the response needs this module's validators only where they
+         * are not httpd's own
+         */
+        apr_table_setn(r->notes, "condcache", "200 unconditional");
+        if (!condcache_core_tag_is_ours(r, conf)) {
+            condcache_validators(r, conf, 1, ctx, &in);
+            ctx->put = CONDCACHE_PUT_FILE;
+            ap_add_output_filter_handle(condcache_validators_filter_handle,
+                                        ctx, r, r->connection);
+        }
+        return DECLINED;
+    }
+    condcache_validators(r, conf, 1, ctx, &in);
+    cc_precond_evaluate(&in, &out);
+    if (out.status && !condcache_readable(r)) {
+        condcache_note(r, "pass", "unreadable");
+        return DECLINED;
+    }
+    if (out.status == HTTP_PRECONDITION_FAILED) {
+        condcache_note(r, "412", out.reason);
+        return HTTP_PRECONDITION_FAILED;
+    }
+    if (out.status == HTTP_NOT_MODIFIED) {
+        condcache_note(r, "304", out.reason);
+        return condcache_send_304(r, ctx);
+    }
+    condcache_note(r, "200", out.reason);
+    condcache_hide(r, ctx, out.range == CC_RANGE_IGNORE);
+    ctx->put = CONDCACHE_PUT_FILE;
+    ap_add_output_filter_handle(condcache_validators_filter_handle, ctx, r,
+                                r->connection);
+    return DECLINED;
+}
+
+/* ---------------------------------------------------------------------
+ * The validators of the 200
+ */
+
 /* The default handler set the core's ETag (FileETag) and Last-Modified:
- * put this module's back, before any content filter (mod_include,
- * mod_deflate) sees the response, exactly as if the handler had set them.
+ * put this module's in their place, or take the tag away where a filter
+ * changes the bytes, before any content filter (mod_include, mod_deflate)
+ * sees the response, exactly as if the handler had set them.  A filter
+ * that asks for no tag ("no-etag": mod_include) is heard.
  */
 static apr_status_t condcache_validators_filter(ap_filter_t *f,
                                                 apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    condcache_req *ctx = f->ctx;
+    const condcache_req *ctx = f->ctx;
 
     if (r->status == HTTP_OK) {
-        if (ctx->etag) {
+        if (ctx->put == CONDCACHE_PUT_FILE && ctx->etag
+            && !apr_table_get(r->notes, "no-etag")) {
             apr_table_setn(r->headers_out, "ETag", ctx->etag);
-            apr_table_unset(r->notes, "no-etag");
         }
         else {
             apr_table_unset(r->headers_out, "ETag");
@@ -1337,7 +1559,7 @@ static apr_status_t condcache_validators_filter(ap_filter_t *f,
         /* the default handler's Last-Modified is this module's: the
          * file's mtime, never later than Date, in whole seconds
          */
-        if (!ctx->has_lm) {
+        if (ctx->put == CONDCACHE_PUT_FILE && !ctx->has_lm) {
             apr_table_unset(r->headers_out, "Last-Modified");
         }
     }
@@ -1354,8 +1576,8 @@ static int condcache_log_transaction(request_rec *r)
         condcache_req *ctx = ap_get_module_config(rr->request_config,
                                                   &condcache_module);
 
-        if (ctx && ctx->headers_in) {
-            rr->headers_in = ctx->headers_in;
+        if (ctx && ctx->fields) {
+            rr->headers_in = ctx->fields;
         }
     }
     return DECLINED;
@@ -1505,7 +1727,7 @@ static void condcache_insert_filter(request_rec *r)
 {
     const condcache_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &condcache_module);
-    condcache_req *ctx;
+    cc_precond_in in;
 
     if (r->main || !CONDCACHE_VAL(conf, enabled)) {
         return;
@@ -1514,32 +1736,28 @@ static void condcache_insert_filter(request_rec *r)
         ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
                                     r->connection);
     }
-    if (r->method_number != M_GET || condcache_already_decided(r)) {
+    if (condcache_already_decided(r)) {
         return;
     }
-    ctx = ap_get_module_config(r->request_config, &condcache_module);
-    /* handler output, for its digest; a conditional request for a file
-     * whose response a filter transforms, for its final tag
-     */
-    if (CONDCACHE_VAL(conf, digest) != CONDCACHE_DIGEST_OFF
-        || (ctx && ctx->headers_in && condcache_transformed(r))) {
-        condcache_add_final_filter(r);
+    /* until a handler of this module or the last filter decides */
+    apr_table_setn(r->notes, "condcache",
+                   r->method_number == M_GET || r->method_number == M_POST
+                   ? "pass not-static" : "pass method");
+    if (r->method_number != M_GET
+        || CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OFF) {
+        return;
     }
-    if (CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OVERRIDE
-        && !(ctx && ctx->headers_in)) {
-        /* the handler's validators are replaced, so the handler (mod_cgi
-         * runs ap_meets_conditions() on a script's ETag) must not answer
-         * If-None-Match or If-Modified-Since with them: the last filter
-         * does, on the digest
-         */
-        if (!ctx) {
-            ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-            ap_set_module_config(r->request_config, &condcache_module, ctx);
-        }
-        ctx->headers_in = r->headers_in;
-        r->headers_in = apr_table_copy(r->pool, r->headers_in);
-        apr_table_unset(r->headers_in, "If-None-Match");
-        apr_table_unset(r->headers_in, "If-Modified-Since");
+    /* Handler output gets its digest from the last filter, which also
+     * answers the preconditions on it.  The handler must not answer them
+     * first with other validators (mod_cgi runs ap_meets_conditions() on
+     * a script's fields, and fails If-Match for a script without an ETag)
+     * nor Range on bytes whose tag is not known yet: it sees none of
+     * them.
+     */
+    condcache_add_final_filter(r);
+    memset(&in, 0, sizeof(in));
+    if (condcache_read_fields(r, r->headers_in, &in) || in.has_range) {
+        condcache_hide(r, condcache_req_get(r), 1);
     }
 }
 
@@ -1559,7 +1777,7 @@ static void condcache_insert_error_filter(request_rec *r)
 }
 
 /* ---------------------------------------------------------------------
- * The last filter: digests, and decisions on the final validators
+ * The last filter: digests, and decisions on the validators that leave
  */
 
 static void condcache_add_final_filter(request_rec *r)
@@ -1575,21 +1793,82 @@ static void condcache_add_final_filter(request_rec *r)
                                 r->connection);
 }
 
-/* If-None-Match and If-Modified-Since against the response's validators
- * as they stand; on a match the response becomes a 304.  The client's
- * fields are the ones it sent, even where the fixup took them out.
+/* media types that are streams by nature: never held */
+static int condcache_streams(const char *type)
+{
+    static const char *const streams[] = {
+        "text/event-stream", "application/x-ndjson",
+        "multipart/x-mixed-replace", NULL
+    };
+    const char *const *s;
+    apr_size_t len;
+
+    if (!type) {
+        return 0;
+    }
+    len = strcspn(type, "; \t");
+    for (s = streams; *s; s++) {
+        if (strlen(*s) == len && !strncasecmp(type, *s, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The 412 of the last filter: a short body of its own, and none of the
+ * 200's representation or freshness fields
  */
-static int condcache_final_evaluate(request_rec *r, const char *reason)
+static const char condcache_412_body[] =
+    "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+    "<html><head>\n<title>412 Precondition Failed</title>\n</head><body>\n"
+    "<h1>Precondition Failed</h1>\n<p>The precondition on the request "
+    "for this URL evaluated to false.</p>\n</body></html>\n";
+
+static void condcache_make_412(request_rec *r)
+{
+    static const char *const fields[] = {
+        "ETag", "Last-Modified", "Content-Encoding", "Content-Language",
+        "Content-Length", "Content-Range", "Content-MD5", "Cache-Control",
+        "Expires", NULL
+    };
+    const char *const *name;
+
+    r->status = HTTP_PRECONDITION_FAILED;
+    r->status_line = NULL;
+    for (name = fields; *name; name++) {
+        apr_table_unset(r->headers_out, *name);
+        apr_table_unset(r->err_headers_out, *name);
+    }
+    ap_set_content_type(r, "text/html; charset=iso-8859-1");
+}
+
+/* The client's preconditions for this GET or HEAD, against the response
+ * as it stands: a digest tag, a content-coding's "-gzip" tag, the
+ * handler's own tag, or none.  Returns 304 or 412 (the response is
+ * turned into one), or 0 to send it, with Range applied or dropped: If-
+ * Range is compared with the tag of this very response (RFC 9110
+ * 13.1.5), not with the file's.  digested: the tag is this filter's
+ * digest, which the note says.
+ */
+static int condcache_final_decide(request_rec *r, int digested)
 {
     const condcache_req *rctx = ap_get_module_config(r->request_config,
                                                      &condcache_module);
-    const apr_table_t *fields = rctx && rctx->headers_in ? rctx->headers_in
-                                                         : r->headers_in;
-    const char *lm;
+    const apr_table_t *fields;
+    const char *lm, *range;
     cc_precond_in in;
     cc_precond_out out;
 
+    if (rctx && rctx->decided) {
+        return 0;
+    }
+    fields = condcache_client_fields(r);
     memset(&in, 0, sizeof(in));
+    if (!condcache_read_fields(r, fields, &in) && !in.has_range) {
+        apr_table_setn(r->notes, "condcache", digested ? "200 digest"
+                                                       : "200 unconditional");
+        return 0;
+    }
     in.method = r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
     in.exists = 1;
     in.etag = apr_table_get(r->headers_out, "ETag");
@@ -1606,34 +1885,44 @@ static int condcache_final_evaluate(request_rec *r, const char *reason)
             apr_table_setn(r->headers_out, "Last-Modified", date);
         }
     }
-    in.if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
-    in.if_modified_since = apr_table_getm(r->pool, fields,
-                                          "If-Modified-Since");
-    if (in.if_none_match || in.if_modified_since) {
-        cc_precond_evaluate(&in, &out);
+    cc_precond_evaluate(&in, &out);
+
+    if (out.status == HTTP_PRECONDITION_FAILED) {
+        condcache_note(r, "412", out.reason);
+        condcache_make_412(r);
+        return HTTP_PRECONDITION_FAILED;
+    }
+    if (out.status == HTTP_NOT_MODIFIED) {
+        condcache_note(r, "304", digested ? "digest-match" : out.reason);
+        r->status = HTTP_NOT_MODIFIED;
+        r->status_line = NULL;
+        /* a 304 carries no representation metadata but what guides a
+         * cache (RFC 9110 15.4.5): ETag, Vary, Cache-Control, Expires stay
+         */
+        apr_table_unset(r->headers_out, "Content-Encoding");
+        apr_table_unset(r->headers_out, "Content-Language");
+        apr_table_unset(r->headers_out, "Content-Length");
+        return HTTP_NOT_MODIFIED;
+    }
+    /* the byterange filter, after this one, sees Range only where it
+     * applies, and If-Range never
+     */
+    range = out.range == CC_RANGE_APPLY ? apr_table_get(fields, "Range")
+                                        : NULL;
+    if (range) {
+        apr_table_setn(r->headers_in, "Range", range);
     }
     else {
-        out.status = HTTP_OK;
-        out.reason = "unconditional";
+        apr_table_unset(r->headers_in, "Range");
     }
-    if (out.status != HTTP_NOT_MODIFIED) {
-        condcache_note(r, "200", reason && !strcmp(reason, "digest-match")
-                                 ? "digest" : out.reason);
-        return 0;
-    }
-    condcache_note(r, "304", reason ? reason : out.reason);
-    r->status = HTTP_NOT_MODIFIED;
-    r->status_line = NULL;
-    /* a 304 carries no representation metadata but what guides a cache
-     * (RFC 9110 15.4.5): ETag, Vary, Cache-Control, Expires stay
-     */
-    apr_table_unset(r->headers_out, "Content-Encoding");
-    apr_table_unset(r->headers_out, "Content-Language");
-    apr_table_unset(r->headers_out, "Content-Length");
-    return 1;
+    apr_table_unset(r->headers_in, "If-Range");
+    condcache_note(r, "200", digested ? "digest" : out.reason);
+    return 0;
 }
 
-/* a 304 has no body: keep EOS and the other metadata only */
+/* a 304 or a 412 has no body of the handler's: keep EOS and the other
+ * metadata only
+ */
 static void condcache_drop_data(apr_bucket_brigade *bb)
 {
     apr_bucket *e = APR_BRIGADE_FIRST(bb);
@@ -1648,13 +1937,14 @@ static void condcache_drop_data(apr_bucket_brigade *bb)
     }
 }
 
-/* The 304 instead of the body.  Once its EOS is down, a FLUSH on the
- * connection: the core would hold a response this small until the request
- * is over (the HTTP header filter drops a FLUSH that follows a 304's
- * headers), and the handler's work is done, so the client can have it now.
+/* What is left of the response once it became a 304 or a 412.  Once its
+ * EOS is down, a FLUSH on the connection: the core would hold a response
+ * this small until the request is over (the HTTP header filter drops a
+ * FLUSH that follows a 304's headers), and the handler's work is done,
+ * so the client can have it now.
  */
-static apr_status_t condcache_pass_304(ap_filter_t *f,
-                                       apr_bucket_brigade *bb)
+static apr_status_t condcache_pass_dropped(ap_filter_t *f,
+                                           apr_bucket_brigade *bb)
 {
     conn_rec *c = f->c;
     int eos;
@@ -1677,22 +1967,161 @@ static apr_status_t condcache_pass_304(ap_filter_t *f,
     return ap_pass_brigade(c->output_filters, bb);
 }
 
-/* Give up: what is held and what came, untouched, and no more filtering.
- * why NULL: the response is not this filter's (a 304 already, a 206).
- */
-static apr_status_t condcache_final_pass(ap_filter_t *f,
-                                         apr_bucket_brigade *bb,
-                                         const char *why)
+/* The response became a 304 or a 412: no byte of the handler's leaves */
+static apr_status_t condcache_final_turn(ap_filter_t *f,
+                                         apr_bucket_brigade *bb, int status)
 {
     condcache_final_ctx *ctx = f->ctx;
 
-    if (why) {
-        condcache_note(f->r, "pass", why);
+    ctx->state = CONDCACHE_FINAL_DROP;
+    condcache_drop_data(bb);
+    if (status == HTTP_PRECONDITION_FAILED) {
+        APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_immortal_create(
+                                    condcache_412_body,
+                                    sizeof(condcache_412_body) - 1,
+                                    f->c->bucket_alloc));
     }
-    ap_remove_output_filter(f);
-    if (ctx && ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
+    return condcache_pass_dropped(f, bb);
+}
+
+/* Hand on what is held and what came, without a digest: the response is
+ * a stream, or holding it stopped (why: too-large, flush, slow, ...).
+ * The preconditions are decided on the validators it has without one.
+ */
+static apr_status_t condcache_final_release(ap_filter_t *f,
+                                            apr_bucket_brigade *bb,
+                                            const char *why)
+{
+    condcache_final_ctx *ctx = f->ctx;
+    int status;
+
+    if (ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
         APR_BRIGADE_PREPEND(bb, ctx->held);
     }
+    status = condcache_final_decide(f->r, 0);
+    if (status) {
+        return condcache_final_turn(f, bb, status);
+    }
+    condcache_note(f->r, "pass", why);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Room for len more bytes within CondCacheDigestMaxSize: in the chunk
+ * being filled and in chunks not allocated yet
+ */
+static int condcache_room(const condcache_final_ctx *ctx, apr_off_t len)
+{
+    return len <= ctx->chunk_free + (ctx->max - ctx->capacity);
+}
+
+/* Copy bytes into the held chunks (condcache_room() said they fit) */
+static void condcache_keep(condcache_final_ctx *ctx, const char *data,
+                           apr_size_t len, apr_bucket_alloc_t *ba)
+{
+    while (len) {
+        apr_size_t n;
+
+        if (!ctx->chunk_free) {
+            apr_off_t size = CONDCACHE_CHUNK_SIZE(
+                ctx->chunks < CONDCACHE_CHUNK_GROWTH ? ctx->chunks
+                                                     : CONDCACHE_CHUNK_GROWTH);
+
+            if (size > ctx->max - ctx->capacity) {
+                size = ctx->max - ctx->capacity;
+            }
+            ctx->chunk_next = apr_bucket_alloc((apr_size_t)size, ba);
+            ctx->chunk = apr_bucket_heap_create(ctx->chunk_next,
+                                                (apr_size_t)size,
+                                                apr_bucket_free, ba);
+            ctx->chunk->length = 0;
+            APR_BRIGADE_INSERT_TAIL(ctx->held, ctx->chunk);
+            ctx->chunk_free = size;
+            ctx->capacity += size;
+            ctx->chunks++;
+        }
+        n = (apr_off_t)len < ctx->chunk_free ? len
+                                             : (apr_size_t)ctx->chunk_free;
+        memcpy(ctx->chunk_next, data, n);
+        ctx->chunk_next += n;
+        ctx->chunk->length += n;
+        ctx->chunk_free -= (apr_off_t)n;
+        ctx->held_bytes += (apr_off_t)n;
+        data += n;
+        len -= n;
+    }
+}
+
+/* Wait, at most until the deadline, for a bucket that would block:
+ * APR_SUCCESS to read it again, APR_TIMEUP when time is up.  A pipe
+ * (mod_cgid) or a socket is polled; any other kind (mod_cgi's own) is
+ * tried again every few milliseconds.
+ */
+static apr_status_t condcache_await(apr_bucket *e, apr_time_t deadline,
+                                    apr_pool_t *p)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+    apr_status_t rv;
+
+    if (left <= 0) {
+        return APR_TIMEUP;
+    }
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = p;
+    pfd.reqevents = APR_POLLIN;
+    if (APR_BUCKET_IS_PIPE(e)) {
+        pfd.desc_type = APR_POLL_FILE;
+        pfd.desc.f = e->data;
+    }
+    else if (APR_BUCKET_IS_SOCKET(e)) {
+        pfd.desc_type = APR_POLL_SOCKET;
+        pfd.desc.s = e->data;
+    }
+    else {
+        apr_sleep(left < apr_time_from_msec(10) ? left
+                                                : apr_time_from_msec(10));
+        return APR_SUCCESS;
+    }
+    rv = apr_poll(&pfd, 1, &n, left);
+    return APR_STATUS_IS_TIMEUP(rv) ? APR_TIMEUP : APR_SUCCESS;
+}
+
+/* The whole body is held: its digest is its tag */
+static apr_status_t condcache_final_eos(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    condcache_final_ctx *ctx = f->ctx;
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    unsigned char digest[CC_DIGEST_LEN];
+    cc_etag_fields fields;
+    int status;
+
+    if (r->header_only && ctx->held_bytes == 0) {
+        /* a HEAD whose handler sent no body: its digest would not be the
+         * GET's
+         */
+        return condcache_final_release(f, bb, "head-no-body");
+    }
+    cc_digest_final(ctx->digest, digest);
+    memset(&fields, 0, sizeof(fields));
+    fields.bits = CC_ETAG_DIGEST;
+    fields.digest = digest;
+    fields.salt = conf->salt && *conf->salt ? conf->salt : NULL;
+    apr_table_setn(r->headers_out, "ETag", cc_etag_make(r->pool, &fields));
+    /* mod_include asks the core to drop the tag of the file; this one is
+     * the tag of the bytes sent
+     */
+    apr_table_unset(r->notes, "no-etag");
+    APR_BRIGADE_PREPEND(bb, ctx->held);
+    status = condcache_final_decide(r, 1);
+    if (status) {
+        return condcache_final_turn(f, bb, status);
+    }
+    ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
@@ -1706,50 +2135,50 @@ static apr_status_t condcache_final_filter(ap_filter_t *f,
     if (!ctx) {
         const condcache_dir_conf *conf =
             ap_get_module_config(r->per_dir_config, &condcache_module);
-        int mode = CONDCACHE_VAL(conf, digest);
+        int mode = CONDCACHE_VAL(conf, digest), status;
 
         if (r->status != HTTP_OK
             || apr_table_get(r->headers_out, "Content-Range")) {
-            return condcache_final_pass(f, bb, NULL);
+            /* preconditions are for a 200 (CONFORMANCE.md 2.2) */
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
         }
         f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-        ctx->started = apr_time_now();
-        if (r->content_type
-            && !strncasecmp(r->content_type, "text/event-stream", 17)) {
-            return condcache_final_pass(f, bb, "event-stream");
+        if (condcache_streams(r->content_type)) {
+            return condcache_final_release(f, bb, "stream");
         }
         /* a tag the core will drop ("no-etag": mod_include's output, a
          * FileETag None) is no tag the handler sent
          */
-        if (mode == CONDCACHE_DIGEST_OVERRIDE
+        if (mode == CONDCACHE_DIGEST_OFF
             || (mode == CONDCACHE_DIGEST_ON
-                && (!apr_table_get(r->headers_out, "ETag")
-                    || apr_table_get(r->notes, "no-etag")))) {
-            /* the digest covers the bytes and what they are: the same
-             * bytes as another type or coding are another representation
-             */
-            ctx->state = CONDCACHE_FINAL_HOLD;
-            ctx->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
-            ctx->max = CONDCACHE_VAL(conf, digest_max);
-            ctx->digest = cc_digest_create(r->pool);
-            if (!ctx->digest) {
-                return condcache_final_pass(f, bb, "no-memory");
+                && apr_table_get(r->headers_out, "ETag")
+                && !apr_table_get(r->notes, "no-etag"))) {
+            status = condcache_final_decide(r, 0);
+            if (status) {
+                return condcache_final_turn(f, bb, status);
             }
-            cc_digest_field(ctx->digest, r->content_type);
-            cc_digest_field(ctx->digest,
-                            apr_table_get(r->headers_out,
-                                          "Content-Encoding"));
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
         }
-        else if (condcache_final_evaluate(r, NULL)) {
-            ctx->state = CONDCACHE_FINAL_304;
+        /* the digest covers the bytes and what they are: the same bytes
+         * as another type or coding are another representation
+         */
+        ctx->state = CONDCACHE_FINAL_HOLD;
+        ctx->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        ctx->max = CONDCACHE_VAL(conf, digest_max);
+        ctx->deadline = apr_time_now() + CONDCACHE_VAL(conf, digest_wait);
+        ctx->digest = cc_digest_create(r->pool);
+        if (!ctx->digest) {
+            return condcache_final_release(f, bb, "no-memory");
         }
-        else {
-            return condcache_final_pass(f, bb, NULL);
-        }
+        cc_digest_field(ctx->digest, r->content_type);
+        cc_digest_field(ctx->digest,
+                        apr_table_get(r->headers_out, "Content-Encoding"));
     }
 
-    if (ctx->state == CONDCACHE_FINAL_304) {
-        return condcache_pass_304(f, bb);
+    if (ctx->state == CONDCACHE_FINAL_DROP) {
+        return condcache_pass_dropped(f, bb);
     }
 
     while (!APR_BRIGADE_EMPTY(bb)) {
@@ -1758,72 +2187,70 @@ static apr_status_t condcache_final_filter(ap_filter_t *f,
         apr_size_t len;
 
         if (APR_BUCKET_IS_EOS(e)) {
-            const condcache_dir_conf *conf =
-                ap_get_module_config(r->per_dir_config, &condcache_module);
-            unsigned char digest[CC_DIGEST_LEN];
-            cc_etag_fields fields;
-
-            if (r->header_only && ctx->held_bytes == 0) {
-                /* a HEAD whose handler sent no body: its digest would
-                 * not be the GET's
-                 */
-                return condcache_final_pass(f, bb, "head-no-body");
-            }
-            cc_digest_final(ctx->digest, digest);
-            memset(&fields, 0, sizeof(fields));
-            fields.bits = CC_ETAG_DIGEST;
-            fields.digest = digest;
-            fields.salt = conf->salt && *conf->salt ? conf->salt : NULL;
-            apr_table_setn(r->headers_out, "ETag",
-                           cc_etag_make(r->pool, &fields));
-            /* mod_include asks the core to drop the tag of the file; this
-             * one is the tag of the bytes sent
-             */
-            apr_table_unset(r->notes, "no-etag");
+            return condcache_final_eos(f, bb);
+        }
+        if (AP_BUCKET_IS_ERROR(e)) {
+            /* the response becomes an error: untouched, undecided */
+            condcache_note(r, "pass", "error");
             APR_BRIGADE_PREPEND(bb, ctx->held);
-            if (condcache_final_evaluate(r, "digest-match")) {
-                return condcache_pass_304(f, bb);
-            }
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
-        if (APR_BUCKET_IS_FLUSH(e)
-            && (r->proxyreq == PROXYREQ_NONE
-                || apr_time_now() - ctx->started > CONDCACHE_PROXY_FLUSH)) {
+        if (apr_time_now() > ctx->deadline) {
+            /* held as long as CondCacheDigestMaxWait allows: the client
+             * has waited long enough for the first byte
+             */
+            return condcache_final_release(f, bb, "slow");
+        }
+        if (APR_BUCKET_IS_FLUSH(e)) {
             /* a handler that flushes streams (server-sent events, long
              * polling): let it flow.  mod_proxy flushes whenever its
-             * backend is not ready yet; that is a stream only when it
-             * goes on for a while.
+             * backend is not ready yet: that is a stream only when it
+             * goes on past the wait.
              */
-            return condcache_final_pass(f, bb, "flush");
-        }
-        if (AP_BUCKET_IS_ERROR(e)) {
-            return condcache_final_pass(f, bb, "error");
-        }
-        if (!APR_BUCKET_IS_METADATA(e)) {
-            if (e->length != (apr_size_t)-1
-                && ctx->held_bytes + (apr_off_t)e->length > ctx->max) {
-                return condcache_final_pass(f, bb, "too-large");
+            if (r->proxyreq == PROXYREQ_NONE) {
+                return condcache_final_release(f, bb, "flush");
             }
-            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, "CC00005: "
-                              "reading the response for its digest");
-                return condcache_final_pass(f, bb, "read-error");
-            }
-            if (ctx->held_bytes + (apr_off_t)len > ctx->max) {
-                return condcache_final_pass(f, bb, "too-large");
-            }
-            cc_digest_update(ctx->digest, data, len);
-            ctx->held_bytes += (apr_off_t)len;
+            apr_bucket_delete(e);
+            continue;
         }
-        APR_BUCKET_REMOVE(e);
-        rv = apr_bucket_setaside(e, r->pool);
-        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
-            APR_BRIGADE_INSERT_HEAD(bb, e);
-            return condcache_final_pass(f, bb, "setaside-error");
+        if (APR_BUCKET_IS_METADATA(e)) {
+            if (++ctx->metadata > CONDCACHE_METADATA_MAX) {
+                return condcache_final_release(f, bb, "metadata");
+            }
+            APR_BUCKET_REMOVE(e);
+            rv = apr_bucket_setaside(e, r->pool);
+            if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+                APR_BRIGADE_INSERT_HEAD(bb, e);
+                return condcache_final_release(f, bb, "setaside-error");
+            }
+            APR_BRIGADE_INSERT_TAIL(ctx->held, e);
+            ctx->chunk_free = 0;         /* later bytes go after it */
+            continue;
         }
-        APR_BRIGADE_INSERT_TAIL(ctx->held, e);
+        if (e->length != (apr_size_t)-1
+            && !condcache_room(ctx, (apr_off_t)e->length)) {
+            return condcache_final_release(f, bb, "too-large");
+        }
+        rv = apr_bucket_read(e, &data, &len, APR_NONBLOCK_READ);
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            /* the handler has not written more yet (mod_cgid's pipe) */
+            if (condcache_await(e, ctx->deadline, r->pool) == APR_TIMEUP) {
+                return condcache_final_release(f, bb, "slow");
+            }
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, "CC00005: "
+                          "reading the response for its digest");
+            return condcache_final_release(f, bb, "read-error");
+        }
+        if (!condcache_room(ctx, (apr_off_t)len)) {
+            return condcache_final_release(f, bb, "too-large");
+        }
+        cc_digest_update(ctx->digest, data, len);
+        condcache_keep(ctx, data, len, f->c->bucket_alloc);
+        apr_bucket_delete(e);
     }
     return APR_SUCCESS;
 }
@@ -1852,11 +2279,6 @@ static void condcache_child_init(apr_pool_t *p, server_rec *s)
 
 static void condcache_register_hooks(apr_pool_t *p)
 {
-    /* after mod_dir has mapped a directory to its index file, and after
-     * mod_dav has claimed the request; fixups run after authorization
-     */
-    static const char *const before_us[] = { "mod_dir.c", "mod_dav.c",
-                                             NULL };
     static const int fresh[] = { 200, 203, 204, 206 };
     apr_size_t i;
     int code;
@@ -1871,8 +2293,12 @@ static void condcache_register_hooks(apr_pool_t *p)
             (unsigned char)(1 << (code % 8));
     }
 
-    ap_hook_fixups(condcache_fixups, before_us, NULL, APR_HOOK_LAST);
-    ap_hook_handler(condcache_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(condcache_handler_dav, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* the file's decision just before the default handler (REALLY_LAST),
+     * after every other handler declined (mod_actions runs LAST)
+     */
+    ap_hook_handler(condcache_handler_file, NULL, NULL,
+                    APR_HOOK_REALLY_LAST - 1);
     ap_hook_log_transaction(condcache_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1888,10 +2314,11 @@ static void condcache_register_hooks(apr_pool_t *p)
         ap_register_output_filter("CONDCACHE_POLICY",
                                   condcache_policy_filter, NULL,
                                   (ap_filter_type)(AP_FTYPE_CONTENT_SET - 1));
-    /* a content-set filter inserted last (insert_filter REALLY_LAST):
-     * after the compressors of the same type (mod_deflate, mod_brotli),
-     * before mod_cache's CACHE_SAVE (CONTENT_SET + 1), so that a cached
-     * 200 keeps its digest tag, and before the protocol filters
+    /* a content-set filter inserted last (insert_filter REALLY_LAST, or by
+     * the file's handler): after the compressors of the same type
+     * (mod_deflate, mod_brotli), before mod_cache's CACHE_SAVE
+     * (CONTENT_SET + 1), so that a cached 200 keeps its digest tag, and
+     * before the protocol filters
      */
     condcache_final_filter_handle =
         ap_register_output_filter("CONDCACHE_FINAL", condcache_final_filter,

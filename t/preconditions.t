@@ -29,7 +29,8 @@ my @cases = (
     [ 'IM star',                      GET => [ 'If-Match' => '*' ], 200 ],
     [ 'IM malformed',                 GET => [ 'If-Match' => 'abc' ], 412 ],
     [ 'IM star mixed with tags',      GET => [ 'If-Match' => "*, $T" ], 412 ],
-    [ 'IM empty',                     GET => [ 'If-Match' => '' ], 200 ],
+    [ 'IM empty names no tag',        GET => [ 'If-Match' => '' ], 412 ],
+    [ 'IM a lone comma',              GET => [ 'If-Match' => ',' ], 412 ],
     [ 'IM on HEAD',                   HEAD => [ 'If-Match' => '"x"' ], 412 ],
     # step 2: If-Unmodified-Since
     [ 'IUS = LM',                     GET => [ 'If-Unmodified-Since' => LM_DATE ], 200 ],
@@ -60,6 +61,9 @@ my @cases = (
     [ 'IMS out of range',             GET => [ 'If-Modified-Since' => 'Sun, 06 Nov 19940 08:49:37 GMT' ], 200 ],
     [ 'IMS on two lines',             GET => [ 'If-Modified-Since' => LM_DATE, 'If-Modified-Since' => LM_DATE ], 200 ],
     [ 'IMS on HEAD',                  HEAD => [ 'If-Modified-Since' => LM_DATE ], 304 ],
+    # a date after the request is ignored (a 304 would stick until then)
+    [ 'IMS in the year 9999 (6)',     GET => [ 'If-Modified-Since' => 'Fri, 31 Dec 9999 23:59:59 GMT' ], 200 ],
+    [ 'IMS tomorrow',                 GET => [ 'If-Modified-Since' => http_date(time + 86400) ], 200 ],
     # methods without preconditions
     [ 'OPTIONS ignores IM',           OPTIONS => [ 'If-Match' => '"x"' ], 200 ],
 );
