@@ -216,6 +216,7 @@ apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
     for (;;) {
         const char *start, *vstart = NULL, *end;
         cc_directive d;
+        int broken = 0;
 
         while (*s == ' ' || *s == '\t' || *s == ',') {
             s++;
@@ -239,15 +240,22 @@ apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
                 if (*s == '"') {
                     s++;
                 }
+                else {
+                    broken = 1;        /* never closed */
+                }
             }
         }
         /* anything else up to the next comma belongs to this member, as
-         * received: unknown syntax is kept, not repaired
+         * received: unknown syntax is kept, not repaired.  But a quote
+         * left open (or one outside a quoted string) would, once other
+         * directives are composed after it, hide them from every
+         * recipient: such a member is dropped.
          */
         while (*s && *s != ',') {
+            broken |= *s == '"';
             s++;
         }
-        if (end == start) {
+        if (end == start || broken) {
             continue;
         }
         d.name = apr_pstrmemdup(p, start, (apr_size_t)(end - start));

@@ -148,6 +148,17 @@ START_TEST(control_parse)
     ck_assert_str_eq(roundtrip(""), "");
     ck_assert_str_eq(roundtrip(NULL), "");
     ck_assert_str_eq(roundtrip("=5, public"), "public");
+    /* a member whose quote is never closed, or who has one outside a
+     * quoted string, is dropped: composed before the policy's directives
+     * it would swallow them (found by fuzz/fuzz_control.c)
+     */
+    ck_assert_str_eq(roundtrip("no-cache=\"Set-Cookie"), "");
+    ck_assert_str_eq(roundtrip("public, no-cache=\"Set-Cookie"), "public");
+    ck_assert_str_eq(roundtrip("a=\"x\\"), "");
+    ck_assert_str_eq(roundtrip("a=\"x\\\", private"), "");
+    ck_assert_str_eq(roundtrip("a=b\"c, private"), "private");
+    ck_assert_str_eq(roundtrip("a=\"b\"c\"d, private"), "private");
+    ck_assert_str_eq(roundtrip("a=\"b\" \"c\", private"), "private");
 }
 END_TEST
 
