@@ -36,8 +36,8 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 MODULE   = .libs/mod_condcache.so
 
-.PHONY: all build run stop test check unit unit-asan itest deps install \
-        clean bench xxh-defs
+.PHONY: all build run stop test check unit unit-asan itest itest-asan fuzz \
+        deps install clean bench xxh-defs
 
 all: build
 
@@ -71,6 +71,23 @@ unit-asan: $(UNITS:%=tests/bin-asan/test_%)
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    prove --exec '' $^
 
+# --- fuzzing: libFuzzer harnesses (fuzz/), each run FUZZ_SECONDS -------
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZERS      = etag date precond lifetime control
+FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer \
+               $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS)
+
+fuzz/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIBSRCS) $(HDRS)
+	@mkdir -p fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBSRCS) -lxxhash $(APR_LIBS)
+
+# over a scratch copy of each seed corpus, in fuzz/work/
+fuzz: $(FUZZERS:%=fuzz/bin/fuzz_%)
+	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
 # --- Apache::Test ------------------------------------------------------
 
 # a fresh error log each run: t/zz_error_log.t reads it
@@ -78,19 +95,60 @@ itest: build
 	cd t && perl TEST.PL -clean >/dev/null 2>&1; \
 	    perl TEST.PL -apxs $$(command -v $(APXS))
 
+# The same suite against the module built with AddressSanitizer and UBSan.
+# apxs writes objects beside the sources and the module to .libs where it
+# runs, so the ASan build runs in a copy of the sources, asan/, and leaves
+# .libs (make itest) alone.  tools/asan-httpd preloads the runtimes into
+# apache2, not perl, with LeakSanitizer off (httpd and mod_perl keep
+# memory until exit by design; make unit-asan looks for the module's leaks);
+# -defines CONDCACHE_SANITIZED makes t/conf/extra.conf.in load this build.
+# ASan reports go to t/logs/asan.PID.  UBSan's go to httpd's stderr, the
+# error log, whatever its log_path says (GCC's UBSan runtime beside
+# ASan's), and are copied from there to t/logs/ubsan.error_log.  Any report
+# fails the target.
+ASAN_DIR    = asan
+ASAN_MODULE = $(ASAN_DIR)/.libs/mod_condcache.so
+SAN_LOGS    = $(CURDIR)/t/logs
+
+$(ASAN_MODULE): $(SRCS) $(HDRS)
+	rm -rf $(ASAN_DIR) && mkdir $(ASAN_DIR) && cp $(SRCS) $(HDRS) $(ASAN_DIR)
+	cd $(ASAN_DIR) && $(APXS) -c $(foreach w,$(WARN) $(SAN),-Wc,$(w)) \
+	    -Wl,-fsanitize=address,undefined $(XXH_DEFS) -lxxhash $(SRCS)
+
+# build too: t/startup.t loads .libs/mod_condcache.so
+itest-asan: build $(ASAN_MODULE)
+	cd t && perl TEST.PL -clean >/dev/null 2>&1; \
+	    rm -f logs/asan.* logs/ubsan.*; \
+	    rc=0; \
+	    ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan \
+	    UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1 \
+	    perl TEST.PL -apxs $$(command -v $(APXS)) \
+	        -httpd $(CURDIR)/tools/asan-httpd \
+	        -defines CONDCACHE_SANITIZED || rc=$$?; \
+	    sed -n '/: runtime error: /,/^$$/p' logs/error_log \
+	        > logs/ubsan.error_log 2>/dev/null; \
+	    [ -s logs/ubsan.error_log ] || rm -f logs/ubsan.error_log; \
+	    for f in logs/asan.* logs/ubsan.*; do \
+	        [ -e "$$f" ] || continue; \
+	        echo "--- sanitizer report t/$$f:"; cat "$$f"; rc=1; \
+	    done; \
+	    exit $$rc
+
 # --- everything, as CI runs it ------------------------------------------
 
 deps:
 	@sh tools/deps.sh
 
-# 'check' is every test with the warnings fatal; 'test' installs what is
-# missing first and, as root, runs 'check' as an unprivileged user
+# 'check' is every test with the warnings fatal (the fuzzers for
+# FUZZ_SECONDS each); 'test' installs what is missing first and, as root, runs 'check' as an unprivileged user
 # (Apache::Test will not start httpd as root).
 check:
 	$(MAKE) build WARN='$(CI_WARN)'
 	$(MAKE) unit
 	$(MAKE) unit-asan
+	$(MAKE) fuzz
 	$(MAKE) itest
+	$(MAKE) itest-asan WARN='$(CI_WARN)'
 
 test: deps
 	@sh tools/as-user.sh $(MAKE) check
@@ -121,8 +179,9 @@ install: build
 	    $(DESTDIR)/etc/apache2/mods-available/condcache.conf
 
 clean:
-	rm -rf .libs *.la *.lo *.slo *.o tests/bin tests/bin-asan
+	rm -rf .libs *.la *.lo *.slo *.o tests/bin tests/bin-asan asan
+	rm -rf fuzz/bin fuzz/work
 	-cd t && perl TEST.PL -clean >/dev/null 2>&1
-	rm -f t/modules
+	rm -f t/modules t/logs/asan.* t/logs/ubsan.*
 	-sh example/run.sh stop $(PORT) >/dev/null 2>&1
 	rm -rf example/run

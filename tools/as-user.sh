@@ -17,6 +17,7 @@ fi
 work=$(mktemp -d /tmp/condcache-test.XXXXXX)
 tar --exclude=./.git --exclude=./.libs --exclude=./tests/bin \
     --exclude=./tests/bin-asan --exclude=./t/logs --exclude=./example/run \
+    --exclude=./asan --exclude=./fuzz/bin --exclude=./fuzz/work \
     -cf - . | tar -C "$work" -xf -
 chown -R "$user:" "$work"
 chmod 755 "$work"

@@ -23,6 +23,12 @@ need curl                 sh -c 'command -v curl'
 need xxhash               sh -c "command -v xxhsum"
 need make                 sh -c 'command -v make'
 need gcc                  sh -c 'command -v gcc'
+# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer-*.a,
+# in libclang-rt-14-dev on Debian 12, which libclang-rt-dev pulls in)
+fuzz_probe='int LLVMFuzzerTestOneInput(void) { return 0; }'
+need clang                sh -c 'command -v clang'
+need libclang-rt-dev      sh -c "echo '$fuzz_probe' | clang -x c - \
+                              -fsanitize=fuzzer -o /dev/null"
 
 [ -z "$missing" ] && exit 0
 

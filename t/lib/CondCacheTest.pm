@@ -10,13 +10,29 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 DELETE_RC digest_tag LM_SECS LM_DATE);
+                 DELETE_RC digest_tag sanitized module_so LM_SECS LM_DATE);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
 use constant LM_DATE => 'Sun, 06 Nov 1994 08:49:37 GMT';
 
 sub docroot { Apache::Test::vars('documentroot') }
+
+# True when the server runs the AddressSanitizer build of the module under
+# the sanitizer runtimes: make itest-asan starts it with -D
+# CONDCACHE_SANITIZED (Apache::Test's -defines).  Its memory figures then
+# hold ASan's shadow memory and quarantine, not the module's use.
+sub sanitized {
+    my $defines = Apache::Test::vars('defines') // '';
+    return (grep { $_ eq 'CONDCACHE_SANITIZED' } split ' ', $defines) ? 1 : 0;
+}
+
+# The module the server loads (t/conf/extra.conf.in), for a test that
+# writes a configuration of its own.
+sub module_so {
+    my $libs = sanitized() ? 'asan/.libs' : '.libs';
+    return Apache::Test::vars('serverroot') . "/../$libs/mod_condcache.so";
+}
 
 sub file_path { docroot() . '/' . shift }
 
