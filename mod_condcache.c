@@ -729,15 +729,25 @@ static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* CondCacheDigestMaxWait: seconds, or with httpd's units (250ms) */
+/* CondCacheDigestMaxWait: seconds, or a number with one of httpd's units
+ * (250ms, 2s, 1mi, 1h); ap_timeout_parameter_parse() alone would take
+ * "soon" for 0 seconds
+ */
 static const char *condcache_set_digest_wait(cmd_parms *cmd, void *dconf,
                                              const char *arg)
 {
     condcache_dir_conf *conf = dconf;
     apr_interval_time_t wait;
+    const char *unit = arg;
 
-    if (ap_timeout_parameter_parse(arg, &wait, "s") != APR_SUCCESS
-        || wait < 0 || wait > apr_time_from_sec(3600)) {
+    while (apr_isdigit(*unit)) {
+        unit++;
+    }
+    if (unit == arg
+        || (*unit && strcmp(unit, "s") && strcmp(unit, "ms")
+            && strcmp(unit, "mi") && strcmp(unit, "h"))
+        || ap_timeout_parameter_parse(arg, &wait, "s") != APR_SUCCESS
+        || wait > apr_time_from_sec(3600)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 0 to "
                             "3600 seconds (such as 2, 500ms)",
                             cmd->cmd->name, arg);
@@ -1937,11 +1947,12 @@ static void condcache_drop_data(apr_bucket_brigade *bb)
     }
 }
 
-/* What is left of the response once it became a 304 or a 412.  Once its
- * EOS is down, a FLUSH on the connection: the core would hold a response
- * this small until the request is over (the HTTP header filter drops a
- * FLUSH that follows a 304's headers), and the handler's work is done,
- * so the client can have it now.
+/* What is left of the response once it became a 304 or a 412 (the
+ * handler's bytes are dropped).  Once its EOS is down, a FLUSH on the
+ * connection: the core would hold a response this small until the
+ * request is over (the HTTP header filter drops a FLUSH that follows a
+ * 304's headers), and the handler's work is done, so the client can have
+ * it now.
  */
 static apr_status_t condcache_pass_dropped(ap_filter_t *f,
                                            apr_bucket_brigade *bb)
@@ -1950,7 +1961,6 @@ static apr_status_t condcache_pass_dropped(ap_filter_t *f,
     int eos;
     apr_status_t rv;
 
-    condcache_drop_data(bb);
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
@@ -2178,6 +2188,7 @@ static apr_status_t condcache_final_filter(ap_filter_t *f,
     }
 
     if (ctx->state == CONDCACHE_FINAL_DROP) {
+        condcache_drop_data(bb);
         return condcache_pass_dropped(f, bb);
     }
 

@@ -12,7 +12,7 @@ use File::Path ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 79;
+plan tests => 88;
 
 # --- a CGI without validators ----------------------------------------------
 my $r = GET '/dyn/hello.sh';
@@ -39,6 +39,27 @@ ok t_cmp($r->code, 200, 'INM differs: 200');
 ok t_cmp($r->content, $body, 'with the whole body');
 ok t_cmp(note_for(GET => '/dyn/hello.sh', sub { GET_RC '/dyn/hello.sh' }),
          '200 digest', 'note: 200 digest');
+
+# If-Match and If-Unmodified-Since go to the digest, not to mod_cgi, which
+# would fail If-Match for a script without an ETag (14)
+ok t_cmp(GET_RC('/dyn/hello.sh', 'If-Match' => $T), 200,
+         'If-Match with the digest: 200');
+ok t_cmp(GET_RC('/dyn/hello.sh', 'If-Match' => qq{W/"x", $T}), 200,
+         'If-Match with the digest after a weak member: 200');
+ok t_cmp(note_for(GET => '/dyn/hello.sh', sub {
+             $r = GET '/dyn/hello.sh', 'If-Match' => '"x"' }),
+         '412 if-match-failed', 'If-Match with another tag: 412');
+ok t_cmp($r->code, 412, 'the 412');
+ok t_cmp($r->content, qr/Precondition Failed/, 'with a short body');
+ok t_cmp($r->header('ETag'), undef, 'and not the 200\'s tag');
+ok t_cmp(GET_RC('/dyn/hello.sh', 'If-Match' => $T,
+                'If-Unmodified-Since' => 'Sat, 01 Jan 1994 00:00:00 GMT'),
+         200, 'If-Match true wins over an old If-Unmodified-Since (6)');
+ok t_cmp(GET_RC('/dyn/tagged.sh',
+                'If-Modified-Since' => 'Fri, 31 Dec 9999 23:59:59 GMT'),
+         200, 'If-Modified-Since in the year 9999 is ignored (6)');
+ok t_cmp(GET_RC('/dyn/tagged.sh', 'If-Modified-Since' => LM_DATE), 304,
+         'the application\'s own Last-Modified still revalidates');
 
 # HEAD: the digest only when the whole body was seen, so never another tag
 ok t_cmp(HEAD('/dyn/hello.sh')->header('ETag'), $T,

@@ -12,7 +12,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 30;
+plan tests => 34;
 
 my $dav = '/dav/doc.txt';
 unlink file_path('dav/doc.txt'), file_path('dav/never.txt');
@@ -51,6 +51,14 @@ ok t_cmp($r->code, 204, 'PUT, IM matches after a weak member: done');
 ok t_cmp(content_of('dav/doc.txt'), "two\n", 'file replaced');
 ok t_cmp(($r->header('ETag') // '') ne $T ? 1 : 0, 1,
          'the PUT response does not carry the old tag');
+
+# An If-Match that names no tag matches nothing: the write fails (12).
+set_mtime('dav/doc.txt');
+for my $empty (',', '', ' , ,') {
+    ok t_cmp(PUT($dav, content => "three\n", 'If-Match' => $empty)->code, 412,
+             "PUT, If-Match '$empty': 412");
+}
+ok t_cmp(content_of('dav/doc.txt'), "two\n", 'and the file is untouched');
 
 # If-Match: * needs a current representation.
 ok t_cmp(PUT('/dav/never.txt', content => "x\n", 'If-Match' => '*')->code,

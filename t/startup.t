@@ -7,10 +7,12 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use File::Temp qw(tempdir);
+use lib 't/lib';
+use CondCacheTest;
 
 my $httpd   = Apache::Test::vars('httpd');
 my $root    = Apache::Test::vars('serverroot');
-my $module  = "$root/../.libs/mod_condcache.so";
+my $module  = module_so();
 my $modules = "$root/modules";
 
 # [ directive line, undef for "must pass" or the text the error must hold ]
@@ -79,6 +81,19 @@ my @cases = (
       qr/CondCacheDigestMaxSize: '-1' is not a number of bytes/ ],
     [ 'CondCacheDigestMaxSize 1073741825',
       qr/CondCacheDigestMaxSize: '1073741825' is not a number of bytes/ ],
+    [ 'CondCacheDigestMaxWait 2',                             undef ],
+    [ 'CondCacheDigestMaxWait 250ms',                         undef ],
+    [ 'CondCacheDigestMaxWait 0',                             undef ],
+    [ 'CondCacheDigestMaxWait 2sx',
+      qr/CondCacheDigestMaxWait: '2sx' is not a time/ ],
+    [ 'CondCacheDigestMaxWait soon',
+      qr/CondCacheDigestMaxWait: 'soon' is not a time from 0 to 3600 seconds/ ],
+    [ 'CondCacheDigestMaxWait -1',
+      qr/CondCacheDigestMaxWait: '-1' is not a time/ ],
+    [ 'CondCacheDigestMaxWait 3601',
+      qr/CondCacheDigestMaxWait: '3601' is not a time/ ],
+    [ 'CondCacheDigestMaxWait 2 3',
+      qr/CondCacheDigestMaxWait takes one argument/ ],
     [ 'CondCacheFingerprint "x" "soon"',
       qr/CondCacheFingerprint: 'soon': unknown base 'soon'/ ],
 );

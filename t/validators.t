@@ -9,7 +9,20 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 35;
+plan tests => 39;
+
+# XXH3-128 of bytes, as a CondCacheETag Digest tag (xxhsum -H2)
+sub digest_tag_of_bytes {
+    my $bytes = shift;
+    my $tmp = Apache::Test::vars('t_logs') . "/bytes.$$";
+    open my $fh, '>:raw', $tmp or die "$tmp: $!";
+    print $fh $bytes;
+    close $fh;
+    my $out = `xxhsum -H2 < '$tmp'`;
+    unlink $tmp;
+    $out =~ /^([0-9a-f]{32})/ or die "xxhsum: $out";
+    return qq{"$1"};
+}
 
 # XXH3-128 of "hello, condcache\n" and "changed, condcache\n" (xxhsum -H2)
 my $digest_hello   = '"0323a1042d38a185b37cc8e63ec497bc"';
@@ -98,6 +111,36 @@ GET_RC('/digest/a.txt') for 1 .. 20;
     my @twice = grep { $per_pid{$_} > 1 } keys %per_pid;
     ok t_cmp(scalar(keys %per_pid) > 0 ? 1 : 0, 1, 'the digest was computed');
     ok t_cmp("@twice", '', 'but never twice by one process');
+}
+
+# A deploy that keeps size and mtime (cp -p, rsync -t --inplace, tar): the
+# digest cache must not serve the old build's tag.  Every child first
+# caches the first build; then each request must get the second's.
+{
+    my $path = file_path('digest/site.css');
+    my %build = (v1 => "body { color: red;  }\n",
+                 v2 => "body { color: blue; }\n");
+    my $deploy = sub {
+        open my $fh, '>', $path or die "$path: $!";
+        print $fh $build{$_[0]};
+        close $fh;
+        set_mtime('digest/site.css', 1700000000);
+    };
+    my %tag = map { $_ => digest_tag_of_bytes($build{$_}) } keys %build;
+    $deploy->('v1');
+    my @v1 = map { GET('/digest/site.css')->header('ETag') } 1 .. 30;
+    ok t_cmp(join(' ', sort { $a cmp $b } keys %{{ map { $_ => 1 } @v1 }}),
+             $tag{v1}, 'first build: its digest, in every child');
+    $deploy->('v2');
+    my @v2 = map { GET('/digest/site.css')->header('ETag') } 1 .. 30;
+    ok t_cmp(join(' ', sort { $a cmp $b } keys %{{ map { $_ => 1 } @v2 }}),
+             $tag{v2},
+             'second build, same size and mtime: its own digest everywhere');
+    ok t_cmp(GET_RC('/digest/site.css', 'If-None-Match' => $tag{v1}), 200,
+             'the first build\'s tag gets no 304');
+    ok t_cmp(GET_RC('/digest/site.css', 'If-Match' => $tag{v1}), 412,
+             'nor passes If-Match');
+    unlink $path;
 }
 
 # The salt changes every tag of its scope.

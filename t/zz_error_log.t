@@ -13,6 +13,8 @@ plan tests => 3;
 my @expected = (
     qr/AH01617: user alice: authentication failure/,  # access.t, bad password
     qr/AH01630: client denied by server configuration/, # access.t, /denied
+    qr/AH00132: file permissions deny server access: .*noread\.txt/,
+                                                     # layouts.t, unreadable
 );
 
 my $log = Apache::Test::vars('t_logs') . '/error_log';
