@@ -13,7 +13,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 68;
+plan tests => 75;
 
 sub write_file {
     my ($rel, $text) = @_;
@@ -42,6 +42,26 @@ ok t_cmp(GET_RC('/ssitype/page.html', 'If-Modified-Since' => LM_DATE), 200,
          'SSI by type: nor the file\'s time');
 ok t_cmp(GET_RC('/ssitype/page.html', 'If-None-Match' => '*'), 200,
          'SSI by type: no 304 at all, as mod_include asks');
+
+# mod_include's filter, added by type, asks for no 304 for every response
+# of the scope (its init runs whatever the type): an image too, as stock
+set_mtime('ssitype/img.png');
+$r = GET '/ssitype/img.png', 'If-None-Match' => tag_of('ssitype/img.png');
+ok t_cmp($r->code, 200, 'SSI by type: an image of the scope, no 304 either');
+ok t_cmp($r->header('ETag'), undef, 'and no tag');
+
+# --- a filter that changes one type's bytes (mod_substitute by type) --------
+set_mtime('subst/a.txt');
+set_mtime('subst/img.png');
+$r = GET '/subst/a.txt', 'If-None-Match' => tag_of('subst/a.txt');
+ok t_cmp($r->code, 200, 'SUBSTITUTE: the file\'s tag gets no 304');
+ok t_cmp($r->content, "the dog sat\n", 'the bytes are changed');
+ok t_cmp($r->header('ETag'), undef, 'and carry no file tag');
+$r = GET '/subst/img.png';
+ok t_cmp($r->header('ETag'), tag_of('subst/img.png'),
+         'SUBSTITUTE is for text/plain: an image keeps its tag');
+ok t_cmp(GET_RC('/subst/img.png', 'If-None-Match' => tag_of('subst/img.png')),
+         304, 'and its 304');
 
 # --- XBitHack ---------------------------------------------------------------
 chmod 0755, file_path('xbit/page.html');
