@@ -1476,7 +1476,7 @@ static int condcache_handler_file(request_rec *r)
         ctx->put = CONDCACHE_PUT_NO_ETAG;
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
-        if (conditional || in.has_range) {
+        if (conditional) {
             condcache_hide(r, ctx, 1);
             condcache_add_final_filter(r);
         }
@@ -1494,7 +1494,7 @@ static int condcache_handler_file(request_rec *r)
         ctx->put = CONDCACHE_PUT_FILE;
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
-        if (conditional || in.has_range) {
+        if (conditional) {
             condcache_hide(r, ctx, 1);
             condcache_add_final_filter(r);
         }

@@ -215,7 +215,8 @@ static apr_array_header_t *policy_of(const char *words)
     char *copy = apr_pstrdup(pool, words), *last;
     const char *w;
 
-    for (w = apr_strtok(copy, " ", &last); w; w = apr_strtok(NULL, " ", &last)) {
+    for (w = apr_strtok(copy, " ", &last); w;
+         w = apr_strtok(NULL, " ", &last)) {
         cc_directive d;
 
         ck_assert(cc_control_policy_parse(pool, w, &d) == NULL);
