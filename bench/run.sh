@@ -28,6 +28,10 @@ fi
 
 rm -rf "$W"
 mkdir -p "$W/htdocs" "$W/cg"
+# everything below writes to absolute paths; a stray redirection (awk's
+# "print x > y" once wrote files named 0.9995 at the top of the tree)
+# lands in bench/work
+cd "$W"
 chmod 755 "$W" "$W/htdocs"
 
 # --- the site ------------------------------------------------------------
