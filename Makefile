@@ -16,9 +16,11 @@ PORT     ?= 8080
 WARN     ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CI_WARN  ?= $(WARN) -Werror
 
-SRCS     = mod_condcache.c $(LIBSRCS)
+SRCS     = $(GLUESRCS) $(LIBSRCS)
+GLUESRCS = mod_condcache.c mod_condcache_config.c mod_condcache_file.c \
+           mod_condcache_policy.c mod_condcache_final.c
 LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c cc_policy.c
-HDRS     = mod_condcache.h
+HDRS     = mod_condcache.h mod_condcache_private.h
 UNITS    = etag date precond digest policy
 
 APR_CFLAGS = $(shell pkg-config --cflags apr-1 2>/dev/null)

@@ -16,7 +16,8 @@
 
 /*
  * mod_condcache.h: the types and the APR-only API shared by the cc_*.c
- * units and the httpd glue in mod_condcache.c.
+ * units and the httpd glue (mod_condcache*.c, whose own shared types are
+ * in mod_condcache_private.h).
  *
  * Nothing declared here depends on httpd.h, and none of it logs: failures
  * come back as return codes (and, for configuration parsers, a message).

@@ -1,0 +1,197 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+/*
+ * mod_condcache_policy.c: the freshness policy.  A filter composes one
+ * Cache-Control field and an Expires that agrees with it, from the rules
+ * of every scope (CondCacheExpires*, CondCacheControl*, read in
+ * mod_condcache_config.c) and the handler's own field, once the handler
+ * has said what the response is.  It is inserted by mod_condcache.c.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "mod_condcache_private.h"
+
+/* this file's log lines are the module's: LogLevel condcache:trace2 */
+APLOG_USE_MODULE(condcache);
+
+/* CONFORMANCE.md 5.5: 200, 203, 204, 206 and 3xx (304 among them); filled
+ * in at startup
+ */
+static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
+
+static void condcache_apply_policy(request_rec *r,
+                                   const condcache_dir_conf *conf);
+
+/* the default statuses, 200 203 204 206 and 3xx, at startup */
+void condcache_policy_init(void)
+{
+    static const int fresh[] = { 200, 203, 204, 206 };
+    apr_size_t i;
+    int code;
+
+    for (i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+        condcache_default_statuses[fresh[i] / 8] |=
+            (unsigned char)(1 << (fresh[i] % 8));
+    }
+    for (code = 300; code < 400; code++) {
+        condcache_default_statuses[code / 8] |=
+            (unsigned char)(1 << (code % 8));
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * The freshness policy
+ */
+
+int condcache_has_policy(const condcache_dir_conf *conf)
+{
+    return conf->lifetimes || conf->controls || conf->fingerprints;
+}
+
+/* Compose Cache-Control and Expires for the response as it stands: its
+ * status, its media type (for a 304, the type of the 200 it stands for),
+ * its Last-Modified and the handler's own Cache-Control.
+ */
+static void condcache_apply_policy(request_rec *r,
+                                   const condcache_dir_conf *conf)
+{
+    const unsigned char *statuses = conf->statuses ? conf->statuses
+                                    : condcache_default_statuses;
+    const cc_lifetime *lt = NULL;
+    const apr_array_header_t *control;
+    apr_array_header_t *policy, *merged;
+    const cc_directive *max_age;
+    const char *sent, *more, *field;
+    apr_time_t lm = 0;
+    apr_int64_t delta;
+    int i, immutable = 0, has_lm;
+    cc_merge_mode mode = (cc_merge_mode)CONDCACHE_VAL(conf, merge_mode);
+
+    if (!CONDCACHE_HAS_STATUS(statuses, r->status)) {
+        return;
+    }
+    /* a fingerprinted URL is immutable whatever its type */
+    for (i = conf->fingerprints ? conf->fingerprints->nelts - 1 : -1;
+         i >= 0 && !lt; i--) {
+        const condcache_fingerprint *fp =
+            APR_ARRAY_IDX(conf->fingerprints, i, condcache_fingerprint *);
+
+        if (!ap_regexec(fp->regex, r->uri, 0, NULL, 0)) {
+            lt = &fp->lifetime;
+            immutable = 1;
+        }
+    }
+    if (!lt) {
+        lt = cc_typemap_resolve(conf->lifetimes, r->content_type);
+    }
+    control = cc_typemap_resolve(conf->controls, r->content_type);
+    if (!lt && !control) {
+        return;
+    }
+
+    /* the handler's own, from both tables (mod_cgi and "Header always"
+     * put fields in err_headers_out)
+     */
+    sent = apr_table_getm(r->pool, r->headers_out, "Cache-Control");
+    more = apr_table_getm(r->pool, r->err_headers_out, "Cache-Control");
+    if (more) {
+        sent = sent ? apr_pstrcat(r->pool, sent, ", ", more, NULL) : more;
+    }
+    if (mode == CC_MERGE_KEEP
+        && (sent || apr_table_get(r->headers_out, "Expires")
+            || apr_table_get(r->err_headers_out, "Expires"))) {
+        if (APLOGrtrace1(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
+                          "freshness of %s left to the handler", r->uri);
+        }
+        return;
+    }
+
+    policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
+    if (lt) {
+        cc_directive *d = apr_array_push(policy);
+
+        field = apr_table_get(r->headers_out, "Last-Modified");
+        has_lm = field && cc_date_parse(field, r->request_time, &lm);
+        if (lt->base == CC_BASE_MODIFICATION && !has_lm
+            && APLOGrtrace1(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: %s "
+                          "has no Last-Modified: its lifetime counts from "
+                          "the request", r->uri);
+        }
+        d->name = "max-age";
+        d->value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                cc_lifetime_max_age(lt, r->request_time,
+                                                    has_lm, lm));
+    }
+    if (control) {
+        apr_array_cat(policy, control);
+    }
+    if (immutable && !cc_control_find(policy, "immutable")) {
+        cc_directive *d = apr_array_push(policy);
+
+        d->name = "immutable";
+        d->value = NULL;
+    }
+
+    merged = cc_control_merge(r->pool,
+                              sent ? cc_control_parse(r->pool, sent) : NULL,
+                              policy, mode);
+    field = cc_control_compose(r->pool, merged);
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    if (field) {
+        apr_table_setn(r->headers_out, "Cache-Control", field);
+    }
+    else {
+        apr_table_unset(r->headers_out, "Cache-Control");
+    }
+
+    /* Expires agrees with max-age: Date + max-age (RFC 9111 5.3) */
+    max_age = cc_control_find(merged, "max-age");
+    if (max_age && max_age->value && cc_delta_parse(max_age->value, &delta)) {
+        apr_table_unset(r->err_headers_out, "Expires");
+        if (CONDCACHE_VAL(conf, send_expires)) {
+            char *date = apr_palloc(r->pool, CC_DATE_LEN);
+
+            cc_date_format(date, apr_time_from_sec(
+                               apr_time_sec(r->request_time) + delta));
+            apr_table_setn(r->headers_out, "Expires", date);
+        }
+        else {
+            apr_table_unset(r->headers_out, "Expires");
+        }
+    }
+    if (APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: freshness "
+                      "of %s (%d, %s): Cache-Control: %s", r->uri, r->status,
+                      r->content_type ? r->content_type : "no type",
+                      field ? field : "(none)");
+    }
+}
+
+apr_status_t condcache_policy_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb)
+{
+    condcache_apply_policy(f->r, ap_get_module_config(f->r->per_dir_config,
+                                                      &condcache_module));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}

@@ -1,0 +1,152 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+/*
+ * mod_condcache_private.h: what the httpd glue files of mod_condcache
+ * share: the per-directory configuration, the per-request state, the
+ * filter handles and the functions one file calls in another.
+ *
+ *   mod_condcache.c         the module record, its hooks, the request state
+ *   mod_condcache_config.c  the directives, their defaults and their merge
+ *   mod_condcache_file.c    a file's validators, and the decision made
+ *                           before the handler runs
+ *   mod_condcache_policy.c  the freshness policy and its filter
+ *   mod_condcache_final.c   the last filter: digests, and decisions on the
+ *                           validators that leave
+ *
+ * The protocol itself is in the APR-only units, mod_condcache.h.
+ */
+
+#ifndef MOD_CONDCACHE_PRIVATE_H
+#define MOD_CONDCACHE_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "mod_condcache.h"
+
+extern module AP_MODULE_DECLARE_DATA condcache_module;
+
+#define CONDCACHE_UNSET (-1)
+
+/* per-directory configuration; every field has an unset state */
+typedef struct {
+    int enabled;
+    int etag_set;        /* absolute CC_ETAG_* bits, or CONDCACHE_UNSET */
+    int etag_add;        /* relative +Keyword and -Keyword */
+    int etag_del;
+    const char *salt;    /* NULL unset, "" no salt */
+    int last_modified;
+    int merge_mode;      /* cc_merge_mode */
+    int send_expires;
+    const unsigned char *statuses;   /* bitmap of codes, NULL unset */
+    /* the freshness rules of this scope and of every enclosing one, from
+     * the outermost to the innermost; a scope adds its own maps once
+     */
+    cc_typemap *own_lifetimes;       /* -> cc_lifetime */
+    cc_typemap *own_controls;        /* -> array of cc_directive */
+    apr_array_header_t *lifetimes;   /* const cc_typemap * */
+    apr_array_header_t *controls;    /* const cc_typemap * */
+    apr_array_header_t *fingerprints;    /* condcache_fingerprint * */
+    int digest;                      /* CONDCACHE_DIGEST_* */
+    apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
+    apr_interval_time_t digest_wait; /* CONDCACHE_UNSET or microseconds */
+} condcache_dir_conf;
+
+#define CONDCACHE_DIGEST_OFF      0
+#define CONDCACHE_DIGEST_ON       1      /* where the handler sent no ETag */
+#define CONDCACHE_DIGEST_OVERRIDE 2      /* in place of the handler's */
+
+typedef struct {
+    ap_regex_t *regex;
+    cc_lifetime lifetime;
+} condcache_fingerprint;
+
+#define CONDCACHE_STATUS_BYTES ((600 + 7) / 8)
+#define CONDCACHE_HAS_STATUS(map, s) \
+    ((s) >= 0 && (s) < 600 && ((map)[(s) / 8] & (1 << ((s) % 8))))
+
+/* Defaults, in one place (mod_condcache_config.c). */
+extern const condcache_dir_conf condcache_defaults;
+
+#define CONDCACHE_VAL(c, f) \
+    ((c)->f != CONDCACHE_UNSET ? (c)->f : condcache_defaults.f)
+#define CONDCACHE_MERGE(b, o, f) \
+    ((o)->f != CONDCACHE_UNSET ? (o)->f : (b)->f)
+
+/* per-request state */
+typedef struct {
+    apr_table_t *fields;       /* the request's fields before this module
+                                * took its preconditions out: what the
+                                * decision reads, and what the log shows */
+    const char *etag;          /* the file's tag, NULL for none */
+    int has_lm;                /* CondCacheLastModified On, and a file */
+    apr_time_t lm;             /* its Last-Modified, whole seconds */
+    int put;                   /* CONDCACHE_PUT_*: the validators filter */
+    int decided;               /* the preconditions are decided: the last
+                                * filter only adds a digest */
+} condcache_req;
+
+/* what the validators filter does to the default handler's 200 */
+#define CONDCACHE_PUT_FILE    1    /* this module's ETag and Last-Modified */
+#define CONDCACHE_PUT_NO_ETAG 2    /* no ETag: a filter changes the bytes */
+
+extern ap_filter_rec_t *condcache_validators_filter_handle;
+extern ap_filter_rec_t *condcache_policy_filter_handle;
+extern ap_filter_rec_t *condcache_final_filter_handle;
+
+/* mod_condcache_config.c */
+extern const command_rec condcache_cmds[];
+void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
+void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
+                               void *addv);
+int condcache_etag_bits(const condcache_dir_conf *conf);
+
+/* mod_condcache.c: the request state */
+int condcache_already_decided(const request_rec *r);
+condcache_req *condcache_req_get(request_rec *r);
+const apr_table_t *condcache_client_fields(const request_rec *r);
+int condcache_read_fields(request_rec *r, const apr_table_t *fields,
+                          cc_precond_in *in);
+void condcache_hide(request_rec *r, condcache_req *ctx, int range);
+void condcache_note(request_rec *r, const char *decision,
+                    const char *reason);
+
+/* mod_condcache_file.c */
+int condcache_handler_dav(request_rec *r);
+int condcache_handler_file(request_rec *r);
+apr_status_t condcache_validators_filter(ap_filter_t *f,
+                                         apr_bucket_brigade *bb);
+void condcache_digests_init(apr_pool_t *p, server_rec *s);
+
+/* mod_condcache_policy.c */
+void condcache_policy_init(void);
+int condcache_has_policy(const condcache_dir_conf *conf);
+apr_status_t condcache_policy_filter(ap_filter_t *f,
+                                     apr_bucket_brigade *bb);
+
+/* mod_condcache_final.c */
+void condcache_add_final_filter(request_rec *r);
+apr_status_t condcache_final_filter(ap_filter_t *f,
+                                    apr_bucket_brigade *bb);
+
+#endif /* MOD_CONDCACHE_PRIVATE_H */
