@@ -61,7 +61,10 @@ static const struct {
 static const char *cc_next_word(char **s);
 static int cc_is_tchar(int c);
 static int cc_find_index(const apr_array_header_t *list, const char *name);
+static int cc_restricts(const apr_array_header_t *list, const char *name);
 static void cc_lower(char *s);
+static apr_size_t cc_type_key(const char *content_type, char *buf,
+                              apr_size_t size);
 
 static void cc_lower(char *s)
 {
@@ -349,6 +352,17 @@ const cc_directive *cc_control_find(const apr_array_header_t *list,
     return i < 0 ? NULL : &APR_ARRAY_IDX(list, i, cc_directive);
 }
 
+/* the list holds the directive unqualified (no-cache="Set-Cookie" is
+ * about one field, not the response; no-store takes no value)
+ */
+static int cc_restricts(const apr_array_header_t *list, const char *name)
+{
+    int i = cc_find_index(list, name);
+
+    return i >= 0 && (!APR_ARRAY_IDX(list, i, cc_directive).value
+                      || !strcmp(name, "no-store"));
+}
+
 apr_array_header_t *cc_control_merge(apr_pool_t *p,
                                      const apr_array_header_t *handler,
                                      const apr_array_header_t *policy,
@@ -365,10 +379,24 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
         out = apr_array_copy(p, handler);
     }
     else {
+        /* a handler that said the response is not to be stored, or not
+         * for a shared cache, or to be revalidated every time, gets no
+         * lifetime and no permission from the policy (CONFORMANCE.md 5.6:
+         * a PHP session page stays what it said it is)
+         */
+        int restricted = cc_restricts(handler, "no-store")
+                         || cc_restricts(handler, "no-cache")
+                         || cc_restricts(handler, "private");
+
         out = apr_array_copy(p, handler);
         for (i = 0; i < policy->nelts; i++) {
             const cc_directive *d = &APR_ARRAY_IDX(policy, i, cc_directive);
 
+            if (restricted && (!strcmp(d->name, "max-age")
+                               || !strcmp(d->name, "s-maxage")
+                               || !strcmp(d->name, "public"))) {
+                continue;
+            }
             if (cc_find_index(out, d->name) < 0) {
                 APR_ARRAY_PUSH(out, cc_directive) = *d;
             }
@@ -448,46 +476,66 @@ const void *cc_typemap_get(const cc_typemap *map, const char *type)
     return apr_hash_get(map->exact, t, APR_HASH_KEY_STRING);
 }
 
+/* The media type without its parameters, lowercase, into buf: its
+ * length, or 0 when there is none or it does not fit
+ */
+static apr_size_t cc_type_key(const char *content_type, char *buf,
+                              apr_size_t size)
+{
+    apr_size_t len = 0;
+
+    if (!content_type) {
+        return 0;
+    }
+    while (content_type[len] && content_type[len] != ';'
+           && content_type[len] != ' ' && content_type[len] != '\t') {
+        if (len == size - 1) {
+            return 0;
+        }
+        buf[len] = (char)apr_tolower(content_type[len]);
+        len++;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
 const void *cc_typemap_lookup(const cc_typemap *map,
                               const char *content_type)
 {
+    cc_typemap_chain one;
+
+    one.map = map;
+    one.outer = NULL;
+    return cc_typemap_resolve(&one, content_type);
+}
+
+const void *cc_typemap_resolve(const cc_typemap_chain *chain,
+                               const char *content_type)
+{
     char buf[256];
-    apr_size_t len = 0;
+    apr_size_t len = cc_type_key(content_type, buf, sizeof(buf));
+    const cc_typemap_chain *c;
     const void *v;
     char *slash;
 
-    if (content_type) {
-        while (content_type[len] && content_type[len] != ';'
-               && content_type[len] != ' ' && content_type[len] != '\t'
-               && len < sizeof(buf) - 1) {
-            buf[len] = (char)apr_tolower(content_type[len]);
-            len++;
+    if (len) {
+        for (c = chain; c; c = c->outer) {
+            if ((v = apr_hash_get(c->map->exact, buf, len))) {
+                return v;
+            }
+        }
+        if ((slash = memchr(buf, '/', len)) != NULL) {
+            for (c = chain; c; c = c->outer) {
+                if ((v = apr_hash_get(c->map->wildcard, buf,
+                                      (apr_ssize_t)(slash - buf)))) {
+                    return v;
+                }
+            }
         }
     }
-    buf[len] = '\0';
-    if (len && (v = apr_hash_get(map->exact, buf, APR_HASH_KEY_STRING))) {
-        return v;
-    }
-    if ((slash = strchr(buf, '/')) != NULL) {
-        *slash = '\0';
-        if ((v = apr_hash_get(map->wildcard, buf, APR_HASH_KEY_STRING))) {
-            return v;
-        }
-    }
-    return map->dflt;
-}
-
-const void *cc_typemap_resolve(const apr_array_header_t *maps,
-                               const char *content_type)
-{
-    int i;
-
-    for (i = maps ? maps->nelts - 1 : -1; i >= 0; i--) {
-        const void *v = cc_typemap_lookup(
-            APR_ARRAY_IDX(maps, i, const cc_typemap *), content_type);
-
-        if (v) {
-            return v;
+    for (c = chain; c; c = c->outer) {
+        if (c->map->dflt) {
+            return c->map->dflt;
         }
     }
     return NULL;

@@ -89,6 +89,7 @@
 #include "mod_condcache_private.h"
 
 ap_filter_rec_t *condcache_validators_filter_handle;
+ap_filter_rec_t *condcache_sent_filter_handle;
 ap_filter_rec_t *condcache_policy_filter_handle;
 ap_filter_rec_t *condcache_final_filter_handle;
 
@@ -263,8 +264,7 @@ static void condcache_insert_filter(request_rec *r)
         return;
     }
     if (condcache_has_policy(conf)) {
-        ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
-                                    r->connection);
+        condcache_insert_policy(r, 0);
     }
     if (condcache_already_decided(r)) {
         return;
@@ -301,8 +301,7 @@ static void condcache_insert_error_filter(request_rec *r)
 
     if (!r->main && CONDCACHE_VAL(conf, enabled)
         && condcache_has_policy(conf)) {
-        ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
-                                    r->connection);
+        condcache_insert_policy(r, 1);
     }
 }
 
@@ -355,10 +354,19 @@ static void condcache_register_hooks(apr_pool_t *p)
         ap_register_output_filter("CONDCACHE_VALIDATORS",
                                   condcache_validators_filter, NULL,
                                   (ap_filter_type)(AP_FTYPE_RESOURCE - 1));
+    /* the freshness policy: what the handler sent, seen by the first
+     * filter; the fields composed by a content-set filter inserted last,
+     * after mod_expires' (CONTENT_SET - 2) and mod_headers' (CONTENT_SET),
+     * so that the module's composition is the last word
+     */
+    condcache_sent_filter_handle =
+        ap_register_output_filter("CONDCACHE_SENT", condcache_sent_filter,
+                                  NULL,
+                                  (ap_filter_type)(AP_FTYPE_RESOURCE - 1));
     condcache_policy_filter_handle =
         ap_register_output_filter("CONDCACHE_POLICY",
                                   condcache_policy_filter, NULL,
-                                  (ap_filter_type)(AP_FTYPE_CONTENT_SET - 1));
+                                  AP_FTYPE_CONTENT_SET);
     /* a content-set filter inserted last (insert_filter REALLY_LAST, or by
      * the file's handler): after the compressors of the same type
      * (mod_deflate, mod_brotli), before mod_cache's CACHE_SAVE

@@ -258,9 +258,11 @@ typedef enum {
 /* Compose the response's directives from the handler's (may be NULL or
  * empty) and the policy's.  Merge: the handler's directives stay, in
  * order and with their values, and the policy's are added where the
- * handler did not send one of the same name; public never stands beside
- * private (private wins, whoever sent it).  Keep: the handler's, when it
- * sent any, else the policy's.  Replace: the policy's.
+ * handler did not send one of the same name, except that a handler that
+ * sent no-store, or no-cache or private without a field name, gets no
+ * max-age, s-maxage or public from the policy; public never stands
+ * beside private (private wins, whoever sent it).  Keep: the handler's,
+ * when it sent any, else the policy's.  Replace: the policy's.
  */
 apr_array_header_t *cc_control_merge(apr_pool_t *p,
                                      const apr_array_header_t *handler,
@@ -289,12 +291,23 @@ const void *cc_typemap_lookup(const cc_typemap *map,
 /* the value set for exactly this type or wildcard, without fallback */
 const void *cc_typemap_get(const cc_typemap *map, const char *type);
 
-/* maps: const cc_typemap *, from the outermost scope to the innermost.
- * The innermost scope with a rule that matches wins, whatever rule an
- * outer scope has: a child's default beats a parent's exact type, and a
- * child that sets one type keeps the parent's wildcards for the others.
+/* The rules of a scope and of every enclosing one: a scope with rules
+ * of its own puts a link in front of its parent's chain.
  */
-const void *cc_typemap_resolve(const apr_array_header_t *maps,
+typedef struct cc_typemap_chain cc_typemap_chain;
+struct cc_typemap_chain {
+    const cc_typemap *map;
+    const cc_typemap_chain *outer;
+};
+
+/* The rule for a response's media type over a chain, as mod_expires
+ * resolves ExpiresByType and ExpiresDefault: the exact type, from the
+ * innermost scope that names it; else the major type's wildcard, from
+ * the innermost scope that names it; else the innermost default.  So a
+ * child scope's default never hides a parent's rule for the type, and a
+ * child that sets one type keeps the parent's rules for the others.
+ */
+const void *cc_typemap_resolve(const cc_typemap_chain *chain,
                                const char *content_type);
 
 #endif /* MOD_CONDCACHE_H */

@@ -33,6 +33,11 @@
 /* this file's log lines are the module's: LogLevel condcache:trace2 */
 APLOG_USE_MODULE(condcache);
 
+static const cc_typemap_chain *condcache_chain(apr_pool_t *p,
+                                               const cc_typemap_chain *base,
+                                               const cc_typemap_chain *add);
+static cc_typemap *condcache_own_map(apr_pool_t *p,
+                                     const cc_typemap_chain **chain);
 static apr_array_header_t *condcache_concat(apr_pool_t *p,
                                             const apr_array_header_t *a,
                                             const apr_array_header_t *b);
@@ -101,6 +106,25 @@ void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
     return conf;
 }
 
+/* A scope's own rules in front of its parent's chain: one link, made
+ * only where the child has rules and the parent too.  add is a scope's
+ * own configuration, whose chain is its own map alone.
+ */
+static const cc_typemap_chain *condcache_chain(apr_pool_t *p,
+                                               const cc_typemap_chain *base,
+                                               const cc_typemap_chain *add)
+{
+    cc_typemap_chain *link;
+
+    if (!add || !base) {
+        return add ? add : base;
+    }
+    link = apr_palloc(p, sizeof(*link));
+    link->map = add->map;
+    link->outer = base;
+    return link;
+}
+
 /* a followed by b, either may be NULL: lists append */
 static apr_array_header_t *condcache_concat(apr_pool_t *p,
                                             const apr_array_header_t *a,
@@ -128,8 +152,8 @@ void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
     conf->merge_mode = CONDCACHE_MERGE(base, add, merge_mode);
     conf->send_expires = CONDCACHE_MERGE(base, add, send_expires);
     conf->statuses = add->statuses ? add->statuses : base->statuses;
-    conf->lifetimes = condcache_concat(p, base->lifetimes, add->lifetimes);
-    conf->controls = condcache_concat(p, base->controls, add->controls);
+    conf->lifetimes = condcache_chain(p, base->lifetimes, add->lifetimes);
+    conf->controls = condcache_chain(p, base->controls, add->controls);
     conf->fingerprints = condcache_concat(p, base->fingerprints,
                                           add->fingerprints);
     conf->digest = CONDCACHE_MERGE(base, add, digest);
@@ -300,6 +324,20 @@ static const char *condcache_set_expires_default(cmd_parms *cmd,
     return condcache_set_expires(cmd, dconf, NULL, spec);
 }
 
+/* A scope's own map of rules, and its chain: the map alone */
+static cc_typemap *condcache_own_map(apr_pool_t *p,
+                                     const cc_typemap_chain **chain)
+{
+    cc_typemap *map = apr_palloc(p, sizeof(*map));
+    cc_typemap_chain *link = apr_palloc(p, sizeof(*link));
+
+    cc_typemap_init(map, p);
+    link->map = map;
+    link->outer = NULL;
+    *chain = link;
+    return map;
+}
+
 /* CondCacheExpiresByType <type> "<lifetime>"; type NULL for the default */
 static const char *condcache_set_expires(cmd_parms *cmd, void *dconf,
                                          const char *type, const char *spec)
@@ -314,13 +352,7 @@ static const char *condcache_set_expires(cmd_parms *cmd, void *dconf,
                             err);
     }
     if (!conf->own_lifetimes) {
-        conf->own_lifetimes = apr_palloc(cmd->pool,
-                                         sizeof(*conf->own_lifetimes));
-        cc_typemap_init(conf->own_lifetimes, cmd->pool);
-        conf->lifetimes = apr_array_make(cmd->pool, 1,
-                                         sizeof(const cc_typemap *));
-        APR_ARRAY_PUSH(conf->lifetimes, const cc_typemap *) =
-            conf->own_lifetimes;
+        conf->own_lifetimes = condcache_own_map(cmd->pool, &conf->lifetimes);
     }
     if (!type) {
         conf->own_lifetimes->dflt = lt;
@@ -345,7 +377,7 @@ static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
                                          const char *type, const char *word)
 {
     condcache_dir_conf *conf = dconf;
-    apr_array_header_t *list;
+    condcache_controls *controls;
     cc_directive d;
     const char *err;
 
@@ -354,30 +386,29 @@ static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
     if (!conf->own_controls) {
-        conf->own_controls = apr_palloc(cmd->pool,
-                                        sizeof(*conf->own_controls));
-        cc_typemap_init(conf->own_controls, cmd->pool);
-        conf->controls = apr_array_make(cmd->pool, 1,
-                                        sizeof(const cc_typemap *));
-        APR_ARRAY_PUSH(conf->controls, const cc_typemap *) =
-            conf->own_controls;
+        conf->own_controls = condcache_own_map(cmd->pool, &conf->controls);
     }
-    list = (apr_array_header_t *)(type
-                                  ? cc_typemap_get(conf->own_controls, type)
-                                  : conf->own_controls->dflt);
-    if (!list) {
-        list = apr_array_make(cmd->pool, 4, sizeof(cc_directive));
+    controls = (condcache_controls *)(type
+                   ? cc_typemap_get(conf->own_controls, type)
+                   : conf->own_controls->dflt);
+    if (!controls) {
+        controls = apr_pcalloc(cmd->pool, sizeof(*controls));
+        controls->list = apr_array_make(cmd->pool, 4, sizeof(cc_directive));
         if (!type) {
-            conf->own_controls->dflt = list;
+            conf->own_controls->dflt = controls;
         }
         else if ((err = cc_typemap_set(conf->own_controls, cmd->pool, type,
-                                       list)) != NULL) {
+                                       controls)) != NULL) {
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
         }
     }
-    if (!cc_control_find(list, d.name)) {
-        APR_ARRAY_PUSH(list, cc_directive) = d;
+    if (!cc_control_find(controls->list, d.name)) {
+        APR_ARRAY_PUSH(controls->list, cc_directive) = d;
     }
+    /* what these directives compose to beside a handler that sent none */
+    controls->field = cc_control_compose(cmd->pool,
+                          cc_control_merge(cmd->pool, NULL, controls->list,
+                                           CC_MERGE_MERGE));
     return NULL;
 }
 

@@ -193,6 +193,7 @@ static condcache_bytes condcache_output_bytes(const request_rec *r)
         const ap_filter_rec_t *frec = f->frec;
 
         if (frec == condcache_validators_filter_handle
+            || frec == condcache_sent_filter_handle
             || frec == condcache_policy_filter_handle
             || frec == condcache_final_filter_handle
             || frec->ftype >= AP_FTYPE_PROTOCOL) {
@@ -615,6 +616,16 @@ int condcache_handler_file(request_rec *r)
             condcache_add_final_filter(r);
         }
         return DECLINED;
+    }
+    /* the response is the file, whole or coded: its Last-Modified is
+     * known here (the freshness policy counts from it)
+     */
+    ctx->file = 1;
+    if (CONDCACHE_VAL(conf, last_modified)) {
+        ctx->has_lm = 1;
+        ctx->lm = apr_time_from_sec(apr_time_sec(
+                      r->finfo.mtime < r->request_time ? r->finfo.mtime
+                                                       : r->request_time));
     }
     if (bytes == CONDCACHE_BYTES_CODED) {
         /* mod_deflate gives the tag its "-gzip", and Vary: the last

@@ -37,6 +37,9 @@ APLOG_USE_MODULE(condcache);
  */
 static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 
+static void condcache_take_sent(request_rec *r, condcache_req *ctx);
+static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
+                                   apr_time_t *lm);
 static void condcache_apply_policy(request_rec *r,
                                    const condcache_dir_conf *conf);
 
@@ -66,23 +69,93 @@ int condcache_has_policy(const condcache_dir_conf *conf)
     return conf->lifetimes || conf->controls || conf->fingerprints;
 }
 
+/* The policy's filters: the first one after the handler notes what the
+ * handler sent; the last one composes.  An error response (httpd's own,
+ * after the handler) has no handler of its own: what it holds counts.
+ */
+void condcache_insert_policy(request_rec *r, int error)
+{
+    condcache_req *ctx = condcache_req_get(r);
+
+    ctx->sent_taken = 0;
+    if (!error) {
+        ap_add_output_filter_handle(condcache_sent_filter_handle, NULL, r,
+                                    r->connection);
+    }
+    ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
+                                r->connection);
+}
+
+/* the handler's own Cache-Control (from both tables: mod_cgi and "Header
+ * always" put fields in err_headers_out) and Expires
+ */
+static void condcache_take_sent(request_rec *r, condcache_req *ctx)
+{
+    const char *more;
+
+    ctx->sent_control = apr_table_getm(r->pool, r->headers_out,
+                                       "Cache-Control");
+    more = apr_table_getm(r->pool, r->err_headers_out, "Cache-Control");
+    if (more) {
+        ctx->sent_control = ctx->sent_control
+                            ? apr_pstrcat(r->pool, ctx->sent_control, ", ",
+                                          more, NULL)
+                            : more;
+    }
+    ctx->sent_expires = apr_table_get(r->err_headers_out, "Expires");
+    if (!ctx->sent_expires) {
+        ctx->sent_expires = apr_table_get(r->headers_out, "Expires");
+    }
+    ctx->sent_taken = 1;
+}
+
+apr_status_t condcache_sent_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    condcache_req *ctx = condcache_req_get(f->r);
+
+    if (!ctx->sent_taken) {
+        condcache_take_sent(f->r, ctx);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* The response's Last-Modified: the file's, when the response is the
+ * file, else parsed from the field the handler set
+ */
+static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
+                                   apr_time_t *lm)
+{
+    const char *field;
+
+    if (ctx && ctx->file) {
+        *lm = ctx->lm;
+        return ctx->has_lm;
+    }
+    field = apr_table_get(r->headers_out, "Last-Modified");
+    return field && cc_date_parse(field, r->request_time, lm);
+}
+
 /* Compose Cache-Control and Expires for the response as it stands: its
  * status, its media type (for a 304, the type of the 200 it stands for),
- * its Last-Modified and the handler's own Cache-Control.
+ * its Last-Modified and the handler's own fields.  Where the policy
+ * applies, this is the last word: what mod_expires or "Header set
+ * Cache-Control" added after the handler is replaced, so that there is
+ * one Cache-Control field, with one max-age, and an Expires equal to
+ * Date + that max-age (or the handler's own).
  */
 static void condcache_apply_policy(request_rec *r,
                                    const condcache_dir_conf *conf)
 {
     const unsigned char *statuses = conf->statuses ? conf->statuses
                                     : condcache_default_statuses;
+    condcache_req *ctx = ap_get_module_config(r->request_config,
+                                              &condcache_module);
     const cc_lifetime *lt = NULL;
-    const apr_array_header_t *control;
-    apr_array_header_t *policy, *merged;
-    const cc_directive *max_age;
-    const char *sent, *more, *field;
-    apr_time_t lm = 0;
-    apr_int64_t delta;
-    int i, immutable = 0, has_lm;
+    const condcache_controls *controls;
+    const char *sent, *sent_expires, *field, *expires;
+    apr_int64_t delta = -1;
+    int i, immutable = 0;
     cc_merge_mode mode = (cc_merge_mode)CONDCACHE_VAL(conf, merge_mode);
 
     if (!CONDCACHE_HAS_STATUS(statuses, r->status)) {
@@ -102,60 +175,99 @@ static void condcache_apply_policy(request_rec *r,
     if (!lt) {
         lt = cc_typemap_resolve(conf->lifetimes, r->content_type);
     }
-    control = cc_typemap_resolve(conf->controls, r->content_type);
-    if (!lt && !control) {
+    controls = cc_typemap_resolve(conf->controls, r->content_type);
+    if (!lt && !controls) {
         return;
     }
-
-    /* the handler's own, from both tables (mod_cgi and "Header always"
-     * put fields in err_headers_out)
-     */
-    sent = apr_table_getm(r->pool, r->headers_out, "Cache-Control");
-    more = apr_table_getm(r->pool, r->err_headers_out, "Cache-Control");
-    if (more) {
-        sent = sent ? apr_pstrcat(r->pool, sent, ", ", more, NULL) : more;
+    if (!ctx) {
+        ctx = condcache_req_get(r);
     }
-    if (mode == CC_MERGE_KEEP
-        && (sent || apr_table_get(r->headers_out, "Expires")
-            || apr_table_get(r->err_headers_out, "Expires"))) {
+    if (!ctx->sent_taken) {
+        condcache_take_sent(r, ctx);
+    }
+    sent = ctx->sent_control;
+    sent_expires = ctx->sent_expires;
+
+    if (lt) {
+        apr_time_t lm = 0;
+        int has_lm = 0;
+
+        if (lt->base == CC_BASE_MODIFICATION) {
+            has_lm = condcache_last_modified(r, ctx, &lm);
+            if (!has_lm && APLOGrtrace1(r)) {
+                ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
+                              "%s has no Last-Modified: its lifetime counts "
+                              "from the request", r->uri);
+            }
+        }
+        delta = cc_lifetime_max_age(lt, r->request_time, has_lm, lm);
+    }
+
+    if (mode == CC_MERGE_KEEP && (sent || sent_expires)) {
+        /* the handler's own, as it sent them */
+        field = sent;
+        expires = sent_expires;
+        delta = -1;
         if (APLOGrtrace1(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
                           "freshness of %s left to the handler", r->uri);
         }
-        return;
     }
+    else if (!sent) {
+        /* nothing of the handler's: the policy's directives, composed
+         * when the configuration was read, after the lifetime
+         */
+        const char *more = controls ? controls->field : NULL;
+        char num[32];
 
-    policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
-    if (lt) {
-        cc_directive *d = apr_array_push(policy);
-
-        field = apr_table_get(r->headers_out, "Last-Modified");
-        has_lm = field && cc_date_parse(field, r->request_time, &lm);
-        if (lt->base == CC_BASE_MODIFICATION && !has_lm
-            && APLOGrtrace1(r)) {
-            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: %s "
-                          "has no Last-Modified: its lifetime counts from "
-                          "the request", r->uri);
+        if (immutable && (!controls
+                          || !cc_control_find(controls->list, "immutable"))) {
+            more = more ? apr_pstrcat(r->pool, more, ", immutable", NULL)
+                        : "immutable";
         }
-        d->name = "max-age";
-        d->value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                cc_lifetime_max_age(lt, r->request_time,
-                                                    has_lm, lm));
+        if (delta >= 0) {
+            apr_snprintf(num, sizeof(num), "max-age=%" APR_INT64_T_FMT,
+                         delta);
+            field = more ? apr_pstrcat(r->pool, num, ", ", more, NULL)
+                         : apr_pstrdup(r->pool, num);
+        }
+        else {
+            field = more;
+        }
+        expires = NULL;
     }
-    if (control) {
-        apr_array_cat(policy, control);
-    }
-    if (immutable && !cc_control_find(policy, "immutable")) {
-        cc_directive *d = apr_array_push(policy);
+    else {
+        apr_array_header_t *policy, *merged;
+        const cc_directive *max_age;
 
-        d->name = "immutable";
-        d->value = NULL;
+        policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
+        if (delta >= 0) {
+            cc_directive *d = apr_array_push(policy);
+
+            d->name = "max-age";
+            d->value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, delta);
+        }
+        if (controls) {
+            apr_array_cat(policy, controls->list);
+        }
+        if (immutable && !cc_control_find(policy, "immutable")) {
+            cc_directive *d = apr_array_push(policy);
+
+            d->name = "immutable";
+            d->value = NULL;
+        }
+        merged = cc_control_merge(r->pool, cc_control_parse(r->pool, sent),
+                                  policy, mode);
+        field = cc_control_compose(r->pool, merged);
+        max_age = cc_control_find(merged, "max-age");
+        delta = -1;
+        if (!max_age || !max_age->value
+            || !cc_delta_parse(max_age->value, &delta)) {
+            delta = -1;
+        }
+        expires = sent_expires;
     }
 
-    merged = cc_control_merge(r->pool,
-                              sent ? cc_control_parse(r->pool, sent) : NULL,
-                              policy, mode);
-    field = cc_control_compose(r->pool, merged);
     apr_table_unset(r->err_headers_out, "Cache-Control");
     if (field) {
         apr_table_setn(r->headers_out, "Cache-Control", field);
@@ -163,21 +275,25 @@ static void condcache_apply_policy(request_rec *r,
     else {
         apr_table_unset(r->headers_out, "Cache-Control");
     }
+    /* Expires agrees with max-age: Date + max-age (RFC 9111 5.3); without
+     * one, it is the handler's own (a date in the past says "stale")
+     */
+    apr_table_unset(r->err_headers_out, "Expires");
+    if (delta >= 0) {
+        char *date = NULL;
 
-    /* Expires agrees with max-age: Date + max-age (RFC 9111 5.3) */
-    max_age = cc_control_find(merged, "max-age");
-    if (max_age && max_age->value && cc_delta_parse(max_age->value, &delta)) {
-        apr_table_unset(r->err_headers_out, "Expires");
         if (CONDCACHE_VAL(conf, send_expires)) {
-            char *date = apr_palloc(r->pool, CC_DATE_LEN);
-
+            date = apr_palloc(r->pool, CC_DATE_LEN);
             cc_date_format(date, apr_time_from_sec(
                                apr_time_sec(r->request_time) + delta));
-            apr_table_setn(r->headers_out, "Expires", date);
         }
-        else {
-            apr_table_unset(r->headers_out, "Expires");
-        }
+        expires = date;
+    }
+    if (expires) {
+        apr_table_setn(r->headers_out, "Expires", expires);
+    }
+    else {
+        apr_table_unset(r->headers_out, "Expires");
     }
     if (APLOGrtrace1(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: freshness "
@@ -188,7 +304,7 @@ static void condcache_apply_policy(request_rec *r,
 }
 
 apr_status_t condcache_policy_filter(ap_filter_t *f,
-                                            apr_bucket_brigade *bb)
+                                     apr_bucket_brigade *bb)
 {
     condcache_apply_policy(f->r, ap_get_module_config(f->r->per_dir_config,
                                                       &condcache_module));

@@ -59,13 +59,13 @@ typedef struct {
     int merge_mode;      /* cc_merge_mode */
     int send_expires;
     const unsigned char *statuses;   /* bitmap of codes, NULL unset */
-    /* the freshness rules of this scope and of every enclosing one, from
-     * the outermost to the innermost; a scope adds its own maps once
+    /* the freshness rules of this scope, and the chains of this scope's
+     * and every enclosing scope's, the innermost first
      */
     cc_typemap *own_lifetimes;       /* -> cc_lifetime */
-    cc_typemap *own_controls;        /* -> array of cc_directive */
-    apr_array_header_t *lifetimes;   /* const cc_typemap * */
-    apr_array_header_t *controls;    /* const cc_typemap * */
+    cc_typemap *own_controls;        /* -> condcache_controls */
+    const cc_typemap_chain *lifetimes;
+    const cc_typemap_chain *controls;
     apr_array_header_t *fingerprints;    /* condcache_fingerprint * */
     int digest;                      /* CONDCACHE_DIGEST_* */
     apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
@@ -80,6 +80,15 @@ typedef struct {
     ap_regex_t *regex;
     cc_lifetime lifetime;
 } condcache_fingerprint;
+
+/* the Cache-Control directives of a CondCacheControl(ByType) rule, and
+ * the field they compose to when the handler sent none (composed once,
+ * when the configuration is read)
+ */
+typedef struct {
+    apr_array_header_t *list;        /* cc_directive */
+    const char *field;
+} condcache_controls;
 
 #define CONDCACHE_STATUS_BYTES ((600 + 7) / 8)
 #define CONDCACHE_HAS_STATUS(map, s) \
@@ -104,6 +113,14 @@ typedef struct {
     int put;                   /* CONDCACHE_PUT_*: the validators filter */
     int decided;               /* the preconditions are decided: the last
                                 * filter only adds a digest */
+    int file;                  /* the response is the file's bytes, with
+                                * its Last-Modified: lm when has_lm */
+    /* the handler's own freshness fields, as the first filter saw them:
+     * before mod_expires or mod_headers add theirs (sent_taken)
+     */
+    int sent_taken;
+    const char *sent_control;
+    const char *sent_expires;
 } condcache_req;
 
 /* what the validators filter does to the default handler's 200 */
@@ -111,6 +128,7 @@ typedef struct {
 #define CONDCACHE_PUT_NO_ETAG 2    /* no ETag: a filter changes the bytes */
 
 extern ap_filter_rec_t *condcache_validators_filter_handle;
+extern ap_filter_rec_t *condcache_sent_filter_handle;
 extern ap_filter_rec_t *condcache_policy_filter_handle;
 extern ap_filter_rec_t *condcache_final_filter_handle;
 
@@ -140,6 +158,8 @@ void condcache_digests_init(apr_pool_t *p, server_rec *s);
 
 /* mod_condcache_policy.c */
 void condcache_policy_init(void);
+void condcache_insert_policy(request_rec *r, int error);
+apr_status_t condcache_sent_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int condcache_has_policy(const condcache_dir_conf *conf);
 apr_status_t condcache_policy_filter(ap_filter_t *f,
                                      apr_bucket_brigade *bb);

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 61;
+plan tests => 64;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -59,11 +59,22 @@ ok t_cmp(cc(GET '/fresh/child/d.gif'), 'max-age=604800, public',
 ok t_cmp(cc(GET '/fresh/child/a.txt'), 'max-age=3600, public',
          'child: the parent\'s default');
 
-# --- .htaccess default beats the server's by-type rule ---------------------
-ok t_cmp(cc(GET '/fresh/ht/d.gif'), 'max-age=300, public',
-         '.htaccess default beats the server\'s image/*');
-ok t_cmp(cc(GET '/fresh/ht/b.css'), 'max-age=300, immutable',
-         '.htaccess default beats the server\'s text/css');
+# --- a .htaccess default, beside the server's by-type rules (5.7) ----------
+# as mod_expires: a rule for the type, from any enclosing scope, beats a
+# default; the innermost default counts for the types no scope names
+ok t_cmp(cc(GET '/fresh/ht/d.gif'), 'max-age=604800, public',
+         'the server\'s image/* beats a .htaccess default');
+ok t_cmp(cc(GET '/fresh/ht/b.css'), 'max-age=2592000, immutable',
+         'the server\'s text/css beats a .htaccess default');
+ok t_cmp(cc(GET '/fresh/ht/a.txt'), 'max-age=300, public',
+         'the .htaccess default beats the server\'s default');
+
+# --- a handler that says "not to be stored" keeps saying it (5.6) -----------
+$r = GET '/fresh/session.sh';
+ok t_cmp(cc($r), 'no-store, no-cache, must-revalidate',
+         'a session page: no lifetime, no public added');
+ok t_cmp($r->header('Expires'), 'Thu, 19 Nov 1981 08:52:00 GMT',
+         'and its own Expires in the past kept');
 
 # --- <Location>: modification base, Expires off ---------------------------
 {
@@ -75,9 +86,9 @@ ok t_cmp(cc(GET '/fresh/ht/b.css'), 'max-age=300, immutable',
     ok t_cmp(cc($r), "max-age=$want, public",
              'modification plus 1 day counts from Last-Modified');
     ok t_cmp($r->header('Expires'), undef, 'CondCacheExpires Off');
-    set_mtime('fresh/loc/b.css');        # 1994: the lifetime has ended
-    $r = GET '/fresh/loc/b.css';
-    ok t_cmp(cc($r), 'max-age=0, immutable',
+    set_mtime('fresh/loc/a.txt');        # 1994: the lifetime has ended
+    $r = GET '/fresh/loc/a.txt';
+    ok t_cmp(cc($r), 'max-age=0, public',
              'a lifetime that ended in the past gives max-age=0');
     set_mtime('fresh/loc/nolm/a.txt', $lm);
     ok t_cmp(cc(GET '/fresh/loc/nolm/a.txt'), "max-age=$DAY, public",

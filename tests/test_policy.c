@@ -242,7 +242,21 @@ static const struct {
     /* merge adds what the handler did not say */
     { "no-transform", "max-age=60 public", CC_MERGE_MERGE,
       "no-transform, max-age=60, public" },
-    { "private", "max-age=60", CC_MERGE_MERGE, "private, max-age=60" },
+    /* a handler that restricts storing gets no lifetime nor public from
+     * the policy (CONFORMANCE.md 5.6; the PHP session row of 6)
+     */
+    { "private", "max-age=60", CC_MERGE_MERGE, "private" },
+    { "no-store, no-cache, must-revalidate", "max-age=60 public s-maxage=5",
+      CC_MERGE_MERGE, "no-store, no-cache, must-revalidate" },
+    { "no-cache", "max-age=60 no-transform", CC_MERGE_MERGE,
+      "no-cache, no-transform" },
+    { "no-store", "max-age=60 public", CC_MERGE_REPLACE,
+      "max-age=60, public" },
+    /* a qualified no-cache or private is about one field, not the response */
+    { "no-cache=\"Set-Cookie\"", "max-age=60 public", CC_MERGE_MERGE,
+      "no-cache=\"Set-Cookie\", max-age=60, public" },
+    { "private=\"X-User\"", "max-age=60", CC_MERGE_MERGE,
+      "private=\"X-User\", max-age=60" },
     { "public", "max-age=60 private", CC_MERGE_MERGE,
       "max-age=60, private" },
     { "foo=\"a, b\"", "max-age=60", CC_MERGE_MERGE,
@@ -346,38 +360,63 @@ START_TEST(typemap)
 }
 END_TEST
 
-/* Precedence (CONFORMANCE.md 6, the last row): a more specific scope beats
- * any parent rule that matches; within a scope an exact type beats a
- * wildcard, which beats the default.
+/* Precedence, as mod_expires resolves it (CONFORMANCE.md 5.7 and the
+ * last row of 6): the exact type from the innermost scope that names it,
+ * then the major type's wildcard from the innermost scope that names it,
+ * then the innermost default; a child's rules overlay its parent's, they
+ * do not hide them.
  */
 START_TEST(precedence)
 {
     static const char *const server[] = {
-        "image/*", "server-images", "text/css", "server-css", NULL
+        "image/*", "server-images", "text/css", "server-css",
+        "default", "server-default", NULL
     };
     static const char *const child_adds_type[] = {
-        "text/html", "child-html", NULL
+        "text/html", "child-html", "image/png", "child-png", NULL
     };
     static const char *const htaccess_default[] = {
-        "default", "htaccess-default", NULL
+        "default", "htaccess-default", "text/*", "htaccess-text", NULL
     };
-    apr_array_header_t *maps = apr_array_make(pool, 3,
-                                              sizeof(const cc_typemap *));
+    cc_typemap_chain s, c, h;
 
-    ck_assert_ptr_null(cc_typemap_resolve(maps, "image/png"));
-    APR_ARRAY_PUSH(maps, const cc_typemap *) = map_of(server);
-    APR_ARRAY_PUSH(maps, const cc_typemap *) = map_of(child_adds_type);
-    /* the child set one type and keeps the parent's wildcard */
-    ck_assert_str_eq(cc_typemap_resolve(maps, "image/png"), "server-images");
-    ck_assert_str_eq(cc_typemap_resolve(maps, "text/html"), "child-html");
-    ck_assert_str_eq(cc_typemap_resolve(maps, "text/css"), "server-css");
-    ck_assert_ptr_null(cc_typemap_resolve(maps, "application/json"));
-    /* a default in a deeper scope beats the server's by-type rules */
-    APR_ARRAY_PUSH(maps, const cc_typemap *) = map_of(htaccess_default);
-    ck_assert_str_eq(cc_typemap_resolve(maps, "image/png"),
+    ck_assert_ptr_null(cc_typemap_resolve(NULL, "image/png"));
+    s.map = map_of(server);
+    s.outer = NULL;
+    c.map = map_of(child_adds_type);
+    c.outer = &s;
+    h.map = map_of(htaccess_default);
+    h.outer = &c;
+    /* the child set two types and keeps the parent's rules for others */
+    ck_assert_str_eq(cc_typemap_resolve(&c, "image/png"), "child-png");
+    ck_assert_str_eq(cc_typemap_resolve(&c, "image/gif"), "server-images");
+    ck_assert_str_eq(cc_typemap_resolve(&c, "text/html"), "child-html");
+    ck_assert_str_eq(cc_typemap_resolve(&c, "text/css"), "server-css");
+    ck_assert_str_eq(cc_typemap_resolve(&c, "application/json"),
+                     "server-default");
+    /* a default in a deeper scope never beats a rule for the type, exact
+     * or wildcard, of any enclosing scope; a deeper wildcard loses to an
+     * enclosing exact type
+     */
+    ck_assert_str_eq(cc_typemap_resolve(&h, "image/gif"), "server-images");
+    ck_assert_str_eq(cc_typemap_resolve(&h, "text/css"), "server-css");
+    ck_assert_str_eq(cc_typemap_resolve(&h, "text/plain"), "htaccess-text");
+    ck_assert_str_eq(cc_typemap_resolve(&h, "application/json"),
                      "htaccess-default");
-    ck_assert_str_eq(cc_typemap_resolve(maps, "text/css"),
-                     "htaccess-default");
+    ck_assert_str_eq(cc_typemap_resolve(&h, NULL), "htaccess-default");
+    /* parameters and case do not count; a type too long for the key is
+     * no type at all
+     */
+    ck_assert_str_eq(cc_typemap_resolve(&h, "Text/CSS; charset=utf-8"),
+                     "server-css");
+    {
+        char *longtype = apr_pcalloc(pool, 400);
+
+        memset(longtype, 'a', 300);
+        memcpy(longtype, "text/css", 8);
+        ck_assert_str_eq(cc_typemap_resolve(&h, longtype),
+                         "htaccess-default");
+    }
 }
 END_TEST
 
