@@ -97,6 +97,9 @@ static void condcache_insert_filter(request_rec *r);
 static void condcache_insert_error_filter(request_rec *r);
 static int condcache_log_transaction(request_rec *r);
 static void condcache_child_init(apr_pool_t *p, server_rec *s);
+static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s);
+static void condcache_test_config(apr_pool_t *pconf, server_rec *s);
 static void condcache_register_hooks(apr_pool_t *p);
 
 /* ---------------------------------------------------------------------
@@ -327,6 +330,32 @@ static int condcache_log_transaction(request_rec *r)
  * Hooks
  */
 
+/* What a half-migrated configuration gets wrong, said once when httpd
+ * starts (not on the first of its two readings of the configuration) and
+ * under httpd -t
+ */
+static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s)
+{
+    void *done = NULL;
+
+    (void)pconf;
+    (void)plog;
+    apr_pool_userdata_get(&done, "condcache_checked", s->process->pool);
+    if (!done) {
+        apr_pool_userdata_set((const void *)1, "condcache_checked",
+                              apr_pool_cleanup_null, s->process->pool);
+        return OK;
+    }
+    condcache_check_config(ptemp, s);
+    return OK;
+}
+
+static void condcache_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    condcache_check_config(pconf, s);
+}
+
 static void condcache_child_init(apr_pool_t *p, server_rec *s)
 {
     condcache_digests_init(p, s);
@@ -346,6 +375,8 @@ static void condcache_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(condcache_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(condcache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(condcache_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(condcache_insert_filter, NULL, NULL,
                           APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(condcache_insert_error_filter, NULL, NULL,

@@ -28,6 +28,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "util_cfgtree.h"
+
 #include "mod_condcache_private.h"
 
 /* this file's log lines are the module's: LogLevel condcache:trace2 */
@@ -36,6 +38,16 @@ APLOG_USE_MODULE(condcache);
 static const cc_typemap_chain *condcache_chain(apr_pool_t *p,
                                                const cc_typemap_chain *base,
                                                const cc_typemap_chain *add);
+static int condcache_flag_in(const ap_directive_t *first, const char *name,
+                             const ap_directive_t **where);
+static const ap_directive_t *condcache_policy_in(const ap_directive_t *first);
+static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d);
+static void condcache_collect(apr_pool_t *p, const ap_directive_t *first,
+                              apr_array_header_t *scopes);
+static void condcache_check_server(apr_pool_t *p, server_rec *s,
+                                   const ap_directive_t *first,
+                                   const apr_array_header_t *main_scopes,
+                                   int main_on, int main_expires);
 static cc_typemap *condcache_own_map(apr_pool_t *p,
                                      const cc_typemap_chain **chain);
 static apr_array_header_t *condcache_concat(apr_pool_t *p,
@@ -589,3 +601,260 @@ const command_rec condcache_cmds[] = {
                   "The longest a response is held back for its digest"),
     { NULL }
 };
+
+/* ---------------------------------------------------------------------
+ * Half-migrated configurations, said at startup
+ *
+ * Freshness directives where CondCache is not On do nothing, and beside
+ * ExpiresActive On they fight with mod_expires; both are easy to miss
+ * when a site moves over, so httpd says so when it starts (and under
+ * httpd -t), naming the file and the line.  The configuration tree is
+ * read as written: a scope's own CondCache and ExpiresActive, else those
+ * of the <Directory> above it (by path), else the virtual host's, else
+ * the main server's.  A <Location>, <Files> or regex section may be
+ * reached by any <Directory>: it is only warned about where no section at
+ * all turns CondCache On.  .htaccess files are read per request and are
+ * not checked here.
+ */
+
+typedef struct {
+    const ap_directive_t *node;      /* the section, NULL for a server */
+    const char *dir;                 /* a plain <Directory>'s path */
+    int on;                          /* CondCache: 1, 0, -1 unset */
+    int expires;                     /* ExpiresActive: 1, 0, -1 unset */
+    const ap_directive_t *policy;    /* its first freshness directive */
+    const ap_directive_t *expires_at;
+} condcache_scope;
+
+/* the value of a flag directive among a section's own directives, the
+ * last one counting: 1 On, 0 Off, -1 absent
+ */
+static int condcache_flag_in(const ap_directive_t *first, const char *name,
+                             const ap_directive_t **where)
+{
+    const ap_directive_t *d;
+    int value = -1;
+
+    for (d = first; d; d = d->next) {
+        if (!strcasecmp(d->directive, name) && d->args) {
+            value = !strncasecmp(d->args, "on", 2);
+            if (where) {
+                *where = d;
+            }
+        }
+    }
+    return value;
+}
+
+static const ap_directive_t *condcache_policy_in(const ap_directive_t *first)
+{
+    static const char *const names[] = {
+        "CondCacheExpiresDefault", "CondCacheExpiresByType",
+        "CondCacheControl", "CondCacheControlByType", "CondCacheFingerprint",
+        NULL
+    };
+    const ap_directive_t *d;
+    const char *const *n;
+
+    for (d = first; d; d = d->next) {
+        for (n = names; *n; n++) {
+            if (!strcasecmp(d->directive, *n)) {
+                return d;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A <Directory> path without quotes, '>' and a trailing slash; NULL for
+ * a regex or a wildcard, which no prefix decides
+ */
+static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d)
+{
+    char *args = apr_pstrdup(p, d->args ? d->args : ""), *gt, *path;
+    const char *rest = args;
+    apr_size_t len;
+
+    if ((gt = strrchr(args, '>')) != NULL) {
+        *gt = '\0';
+    }
+    path = ap_getword_conf(p, &rest);
+    if (!*path || !strcmp(path, "~") || strpbrk(path, "*?[")) {
+        return NULL;
+    }
+    len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') {
+        path[--len] = '\0';
+    }
+    return path;
+}
+
+/* collect the scopes of one server's list of directives (the main
+ * server's top level, or a <VirtualHost>'s children)
+ */
+static void condcache_collect(apr_pool_t *p, const ap_directive_t *first,
+                              apr_array_header_t *scopes)
+{
+    const ap_directive_t *d;
+
+    for (d = first; d; d = d->next) {
+        condcache_scope *sc;
+
+        if (!d->first_child || d->directive[0] != '<'
+            || !strcasecmp(d->directive, "<VirtualHost")) {
+            continue;
+        }
+        sc = apr_array_push(scopes);
+        sc->node = d;
+        sc->dir = !strcasecmp(d->directive, "<Directory")
+                  ? condcache_dir_path(p, d) : NULL;
+        sc->on = condcache_flag_in(d->first_child, "CondCache", NULL);
+        sc->expires = condcache_flag_in(d->first_child, "ExpiresActive",
+                                        &sc->expires_at);
+        sc->policy = condcache_policy_in(d->first_child);
+        /* sections nested in this one (<Files> in <Directory>) */
+        condcache_collect(p, d->first_child, scopes);
+    }
+}
+
+/* the flag (offset of on or expires) for a scope: its own, else the
+ * section it is written in, else the deepest <Directory> above its path,
+ * else the server's; -2 where a <Location> or <Files> could be reached by
+ * a <Directory> that sets it
+ */
+static int condcache_effective(const condcache_scope *sc,
+                               const apr_array_header_t *scopes,
+                               int server, apr_size_t field)
+{
+    const condcache_scope *best = NULL;
+    apr_size_t blen = 0;
+    int i, own = *(const int *)((const char *)sc + field);
+
+    if (own >= 0) {
+        return own;
+    }
+    for (i = 0; sc->node->parent && i < scopes->nelts; i++) {
+        const condcache_scope *up = &APR_ARRAY_IDX(scopes, i, condcache_scope);
+
+        if (up->node == sc->node->parent) {
+            return condcache_effective(up, scopes, server, field);
+        }
+    }
+    if (!sc->dir) {
+        for (i = 0; i < scopes->nelts; i++) {
+            const condcache_scope *o = &APR_ARRAY_IDX(scopes, i,
+                                                      condcache_scope);
+
+            if (o->dir && *(const int *)((const char *)o + field) == 1) {
+                return -2;
+            }
+        }
+        return server;
+    }
+    for (i = 0; i < scopes->nelts; i++) {
+        const condcache_scope *o = &APR_ARRAY_IDX(scopes, i, condcache_scope);
+        apr_size_t len;
+
+        if (o == sc || !o->dir
+            || *(const int *)((const char *)o + field) < 0) {
+            continue;
+        }
+        len = strlen(o->dir);
+        if (len > blen && !strncmp(sc->dir, o->dir, len)
+            && (sc->dir[len] == '/' || sc->dir[len] == '\0'
+                || !strcmp(o->dir, "/"))) {
+            best = o;
+            blen = len;
+        }
+    }
+    return best ? *(const int *)((const char *)best + field) : server;
+}
+
+static void condcache_check_server(apr_pool_t *p, server_rec *s,
+                                   const ap_directive_t *first,
+                                   const apr_array_header_t *main_scopes,
+                                   int main_on, int main_expires)
+{
+    apr_array_header_t *scopes = apr_array_make(p, 16,
+                                                sizeof(condcache_scope));
+    const ap_directive_t *expires_at = NULL;
+    int on, expires, i;
+
+    if (main_scopes) {
+        apr_array_cat(scopes, main_scopes);
+    }
+    condcache_collect(p, first, scopes);
+    on = condcache_flag_in(first, "CondCache", NULL);
+    expires = condcache_flag_in(first, "ExpiresActive", &expires_at);
+    on = on >= 0 ? on : main_on;
+    expires = expires >= 0 ? expires : main_expires;
+
+    for (i = main_scopes ? main_scopes->nelts : 0; i < scopes->nelts; i++) {
+        const condcache_scope *sc = &APR_ARRAY_IDX(scopes, i,
+                                                   condcache_scope);
+        int eon, eexp;
+
+        if (!sc->policy) {
+            continue;
+        }
+        eon = condcache_effective(sc, scopes, on,
+                                  APR_OFFSETOF(condcache_scope, on));
+        eexp = condcache_effective(sc, scopes, expires,
+                                   APR_OFFSETOF(condcache_scope, expires));
+        if (eon == 0 || eon == -1) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00007: %s, "
+                         "line %d: %s in %s %s has no effect: no CondCache "
+                         "On reaches that scope", sc->policy->filename,
+                         sc->policy->line_num, sc->policy->directive,
+                         sc->node->directive, sc->node->args);
+        }
+        if (eon != 0 && eexp == 1) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00008: %s, "
+                         "line %d: %s in %s %s beside ExpiresActive On: the "
+                         "module's Cache-Control and Expires replace "
+                         "mod_expires' there; turn ExpiresActive Off",
+                         sc->policy->filename, sc->policy->line_num,
+                         sc->policy->directive, sc->node->directive,
+                         sc->node->args);
+        }
+    }
+    /* the server's own level */
+    if (condcache_policy_in(first)) {
+        const ap_directive_t *d = condcache_policy_in(first);
+
+        if (on != 1) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00007: %s, "
+                         "line %d: %s at server level has no effect "
+                         "without CondCache On", d->filename, d->line_num,
+                         d->directive);
+        }
+        else if (expires == 1) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00008: %s, "
+                         "line %d: %s beside ExpiresActive On: the module's "
+                         "Cache-Control and Expires replace mod_expires'; "
+                         "turn ExpiresActive Off", d->filename, d->line_num,
+                         d->directive);
+        }
+    }
+}
+
+/* the main server, then each virtual host over the main server's
+ * sections and levels
+ */
+void condcache_check_config(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *main_scopes = apr_array_make(p, 16,
+                                                     sizeof(condcache_scope));
+    const ap_directive_t *d;
+    int on = condcache_flag_in(ap_conftree, "CondCache", NULL);
+    int expires = condcache_flag_in(ap_conftree, "ExpiresActive", NULL);
+
+    condcache_collect(p, ap_conftree, main_scopes);
+    condcache_check_server(p, s, ap_conftree, NULL, -1, -1);
+    for (d = ap_conftree; d; d = d->next) {
+        if (!strcasecmp(d->directive, "<VirtualHost") && d->first_child) {
+            condcache_check_server(p, s, d->first_child, main_scopes, on,
+                                   expires);
+        }
+    }
+}

@@ -134,6 +134,7 @@ extern ap_filter_rec_t *condcache_final_filter_handle;
 
 /* mod_condcache_config.c */
 extern const command_rec condcache_cmds[];
+void condcache_check_config(apr_pool_t *p, server_rec *s);
 void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                void *addv);

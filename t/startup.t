@@ -98,7 +98,36 @@ my @cases = (
       qr/CondCacheFingerprint: 'soon': unknown base 'soon'/ ],
 );
 
-plan tests => 2 * @cases;
+# Half-migrated configurations: freshness rules no CondCache On reaches,
+# and beside ExpiresActive On, are said at startup with file and line.
+# [ the configuration after the modules, the line of the directive the
+#   warning names (from 1), the warning or undef for none ]
+my @half = (
+    [ "<Directory \"%d/a\">\nCondCacheExpiresDefault A60\n</Directory>", 2,
+      qr/CC00007: .*, line %L: CondCacheExpiresDefault in <Directory .* has no effect: no CondCache On reaches that scope/ ],
+    [ "CondCache On\n<Directory \"%d/a\">\nCondCacheExpiresDefault A60\n</Directory>", 3,
+      undef ],
+    [ "<Directory \"%d\">\nCondCache On\n</Directory>\n<Directory \"%d/a\">\nCondCacheControl public\n</Directory>", 5,
+      undef ],
+    [ "<Directory \"%d\">\nCondCache Off\n</Directory>\n<Directory \"%d/a\">\nCondCacheControl public\n</Directory>", 5,
+      qr/CC00007: .*, line %L: CondCacheControl in <Directory/ ],
+    [ "<Directory \"%d\">\nCondCache On\n</Directory>\n<Location /x>\nCondCacheExpiresDefault A60\n</Location>", 5,
+      undef ],
+    [ "<Location /x>\nCondCacheExpiresDefault A60\n</Location>", 2,
+      qr/CC00007: .*, line %L: CondCacheExpiresDefault in <Location/ ],
+    [ "CondCacheFingerprint \"\\.[0-9a-f]{8}\\.js\$\"", 1,
+      qr/CC00007: .*, line %L: CondCacheFingerprint at server level/ ],
+    [ "<VirtualHost 127.0.0.1:65001>\nCondCache On\n<Directory \"%d/a\">\nCondCacheExpiresDefault A60\n</Directory>\n</VirtualHost>", 4,
+      undef ],
+    [ "CondCache On\nExpiresActive On\n<Directory \"%d/a\">\nCondCacheExpiresByType text/css A60\n</Directory>", 4,
+      qr/CC00008: .*, line %L: CondCacheExpiresByType in <Directory .* beside ExpiresActive On/ ],
+    [ "<Directory \"%d/a\">\nCondCache On\nExpiresActive On\nCondCacheExpiresByType text/css A60\n</Directory>", 4,
+      qr/CC00008: .*, line %L: CondCacheExpiresByType/ ],
+    [ "CondCache On\nExpiresActive On\n<Directory \"%d/a\">\nExpiresActive Off\nCondCacheExpiresByType text/css A60\n</Directory>", 5,
+      undef ],
+);
+
+plan tests => 2 * @cases + @half;
 
 my $dir = tempdir(CLEANUP => 1);
 for my $c (@cases) {
@@ -128,5 +157,39 @@ EOC
         else {
             ok t_cmp($rc, 0, "$scope: '$line' accepted: $out");
         }
+    }
+}
+
+my $head = <<"EOC";
+ServerRoot "$dir"
+LoadModule mpm_event_module "$modules/mod_mpm_event.so"
+LoadModule authz_core_module "$modules/mod_authz_core.so"
+LoadModule expires_module "$modules/mod_expires.so"
+LoadModule condcache_module "$module"
+ServerName localhost
+Listen 127.0.0.1:65001
+ErrorLog "$dir/error_log"
+PidFile "$dir/httpd.pid"
+EOC
+my $head_lines = () = $head =~ /\n/g;
+for my $c (@half) {
+    my ($text, $line, $want) = @$c;
+    (my $body = $text) =~ s/%d/$dir/g;
+    my $conf = "$dir/half.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh $head, $body, "\n";
+    close $fh;
+    my $out = `'$httpd' -t -d '$dir' -f '$conf' 2>&1`;
+    my $l = $head_lines + $line;
+    (my $what = $text) =~ s/\n/ | /g;
+    if (defined $want) {
+        my $re = "$want";
+        $re =~ s/%L/$l/g;
+        ok t_cmp($out =~ /$re/ && $out =~ /\Q$conf\E/ ? 1 : 0, 1,
+                 "warned: $what: $out");
+    }
+    else {
+        ok t_cmp($out =~ /CC0000[78]/ ? $out : 'no warning', 'no warning',
+                 "not warned: $what");
     }
 }

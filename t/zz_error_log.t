@@ -15,6 +15,8 @@ my @expected = (
     qr/AH01630: client denied by server configuration/, # access.t, /denied
     qr/AH00132: file permissions deny server access: .*noread\.txt/,
                                                      # layouts.t, unreadable
+    qr/CC00008: .*layouts\.conf, line \d+: CondCacheExpiresByType in <Directory \S+\/migrate\/half> beside ExpiresActive On/,
+                                                     # migration.t, half migrated
 );
 
 my $log = Apache::Test::vars('t_logs') . '/error_log';
