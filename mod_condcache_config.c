@@ -84,7 +84,8 @@ static const char *condcache_set_digest_wait(cmd_parms *cmd, void *dconf,
 /* Defaults, in one place. */
 const condcache_dir_conf condcache_defaults = {
     0,                              /* CondCache Off */
-    CC_ETAG_MTIME | CC_ETAG_SIZE,   /* never the inode: a farm agrees */
+    CONDCACHE_UNSET,                /* CondCacheETag: FileETag's, whose
+                                     * default is MTime Size */
     0,
     0,
     "",                             /* no salt */
@@ -188,10 +189,37 @@ void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
     return conf;
 }
 
-int condcache_etag_bits(const condcache_dir_conf *conf)
+/* What a file's tag is made of.  CondCacheETag where it applies: its
+ * list, or, where it only adds and removes (+INode, -Size), the scope's
+ * FileETag changed by it.  Where no CondCacheETag applies, the scope's
+ * FileETag as httpd reads it (components, +/- merges, None), so that the
+ * module is a drop-in for it; MTime Size, httpd's default, when neither
+ * is set.  FileETag Digest is this module's digest.
+ */
+int condcache_etag_bits(const request_rec *r, const condcache_dir_conf *conf)
 {
-    return (CONDCACHE_VAL(conf, etag_set) | conf->etag_add)
-           & ~conf->etag_del;
+    int base = conf->etag_set;
+
+    if (base == CONDCACHE_UNSET) {
+        const core_dir_config *core =
+            ap_get_core_module_config(r->per_dir_config);
+        int bits = (core->etag_bits & ~core->etag_remove) | core->etag_add;
+
+        if (bits & ETAG_NONE) {
+            bits = 0;
+        }
+        else if (bits == ETAG_UNSET) {
+            bits = ETAG_BACKWARD;
+        }
+        base = ((bits & ETAG_INODE) ? CC_ETAG_INODE : 0)
+               | ((bits & ETAG_MTIME) ? CC_ETAG_MTIME : 0)
+               | ((bits & ETAG_SIZE) ? CC_ETAG_SIZE : 0)
+#ifdef ETAG_DIGEST
+               | ((bits & ETAG_DIGEST) ? CC_ETAG_DIGEST : 0)
+#endif
+               ;
+    }
+    return (base | conf->etag_add) & ~conf->etag_del;
 }
 
 /* A directive that takes one keyword of a few (On|Off, Merge|Keep|Replace,

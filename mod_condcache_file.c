@@ -375,7 +375,7 @@ static void condcache_validators(request_rec *r,
     }
 
     memset(&fields, 0, sizeof(fields));
-    fields.bits = (unsigned int)condcache_etag_bits(conf);
+    fields.bits = (unsigned int)condcache_etag_bits(r, conf);
     fields.inode = r->finfo.inode;
     fields.size = r->finfo.size;
     fields.mtime = r->finfo.mtime;
@@ -418,7 +418,7 @@ static int condcache_core_tag_is_ours(request_rec *r,
 {
     static volatile int checked;    /* 0 not yet, 1 the same, -1 not */
     const core_dir_config *core;
-    int bits = condcache_etag_bits(conf), want = 0, cbits;
+    int bits = condcache_etag_bits(r, conf), want = 0, cbits;
 
     if (!bits || (bits & CC_ETAG_DIGEST) || (conf->salt && *conf->salt)
         || !CONDCACHE_VAL(conf, last_modified) || checked < 0
@@ -428,7 +428,12 @@ static int condcache_core_tag_is_ours(request_rec *r,
     }
     core = ap_get_core_module_config(r->per_dir_config);
     cbits = (core->etag_bits & ~core->etag_remove) | core->etag_add;
-    if (cbits & (ETAG_NONE | ETAG_DIGEST)) {
+#ifdef ETAG_DIGEST
+    if (cbits & ETAG_DIGEST) {
+        return 0;
+    }
+#endif
+    if (cbits & ETAG_NONE) {
         return 0;
     }
     if (cbits == ETAG_UNSET) {

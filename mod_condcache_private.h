@@ -138,7 +138,7 @@ void condcache_check_config(apr_pool_t *p, server_rec *s);
 void *condcache_create_dir_conf(apr_pool_t *p, char *dir);
 void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
                                void *addv);
-int condcache_etag_bits(const condcache_dir_conf *conf);
+int condcache_etag_bits(const request_rec *r, const condcache_dir_conf *conf);
 
 /* mod_condcache.c: the request state */
 int condcache_already_decided(const request_rec *r);

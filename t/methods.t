@@ -9,10 +9,11 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest;
 use Apache::TestUtil;
+use HTTP::Request ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 34;
+plan tests => 36;
 
 my $dav = '/dav/doc.txt';
 unlink file_path('dav/doc.txt'), file_path('dav/never.txt');
@@ -51,6 +52,24 @@ ok t_cmp($r->code, 204, 'PUT, IM matches after a weak member: done');
 ok t_cmp(content_of('dav/doc.txt'), "two\n", 'file replaced');
 ok t_cmp(($r->header('ETag') // '') ne $T ? 1 : 0, 1,
          'the PUT response does not carry the old tag');
+
+# One tag for GET and for PROPFIND (13): where no CondCacheETag applies,
+# the module follows FileETag, which mod_dav_fs's getetag follows too.
+{
+    set_mtime('dav/doc.txt');
+    my $get = GET($dav)->header('ETag');
+    my $url = 'http://' . Apache::TestRequest::hostport() . $dav;
+    my $req = HTTP::Request->new(PROPFIND => $url,
+        [ Depth => 0, 'Content-Type' => 'text/xml' ],
+        '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/>'
+        . '</prop></propfind>');
+    my $res = Apache::TestRequest::user_agent()->request($req);
+    my ($etag) = $res->content =~ m{getetag>([^<]*)</}i;
+    $etag =~ s/&quot;/"/g if defined $etag;
+    ok t_cmp($etag, $get, 'PROPFIND\'s getetag is GET\'s ETag');
+    ok t_cmp(PUT($dav, content => "two\n", 'If-Match' => $etag)->code, 204,
+             'a PUT with If-Match: getetag goes through');
+}
 
 # An If-Match that names no tag matches nothing: the write fails (12).
 set_mtime('dav/doc.txt');
