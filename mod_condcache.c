@@ -127,6 +127,9 @@ int condcache_already_decided(const request_rec *r)
     if (r->main) {
         return 1;
     }
+    if (!r->prev) {
+        return 0;
+    }
     for (p = r->prev; p; p = p->prev) {
         const char *note = apr_table_get(p->notes, "condcache");
 
@@ -172,43 +175,48 @@ const apr_table_t *condcache_client_fields(const request_rec *r)
     return fields;
 }
 
-/* The preconditions of the request, in one pass over its fields; the
- * values only of those present (several lines joined).  Returns whether
- * any If-* field is there.
+/* The preconditions of the request, in one pass over its fields: the
+ * values of those present (several lines joined), NULL for the others,
+ * and whether there is a Range.  Returns whether any If-* field is there.
  */
 int condcache_read_fields(request_rec *r, const apr_table_t *fields,
                                  cc_precond_in *in)
 {
     const apr_array_header_t *elts = apr_table_elts(fields);
     const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
-    int i, conditional = 0;
+    int i, conditional = 0, has_range = 0;
 
     for (i = 0; i < elts->nelts; i++) {
         const char *k = e[i].key;
 
+        /* If-* and Range, by their first letters: most fields are
+         * neither
+         */
         if (!k) {
             continue;
         }
-        if ((k[0] == 'I' || k[0] == 'i') && (k[1] == 'f' || k[1] == 'F')
-            && k[2] == '-') {
-            conditional = 1;
+        if ((k[0] | 0x20) == 'i') {
+            conditional |= (k[1] | 0x20) == 'f' && k[2] == '-';
         }
-        else if ((k[0] == 'R' || k[0] == 'r') && !strcasecmp(k, "Range")) {
-            in->has_range = 1;
+        else if ((k[0] | 0x20) == 'r' && !strcasecmp(k, "Range")) {
+            has_range = 1;
         }
     }
-    if (conditional) {
-        in->if_match = apr_table_getm(r->pool, fields, "If-Match");
-        in->if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
-        in->if_modified_since = apr_table_getm(r->pool, fields,
-                                               "If-Modified-Since");
-        in->if_unmodified_since = apr_table_getm(r->pool, fields,
-                                                 "If-Unmodified-Since");
-        in->if_range = apr_table_getm(r->pool, fields, "If-Range");
+    in->has_range = has_range;
+    if (!conditional) {
+        in->if_match = in->if_none_match = in->if_modified_since = NULL;
+        in->if_unmodified_since = in->if_range = NULL;
+        return 0;
     }
-    return conditional && (in->if_match || in->if_none_match
-                           || in->if_modified_since
-                           || in->if_unmodified_since || in->if_range);
+    in->if_match = apr_table_getm(r->pool, fields, "If-Match");
+    in->if_none_match = apr_table_getm(r->pool, fields, "If-None-Match");
+    in->if_modified_since = apr_table_getm(r->pool, fields,
+                                           "If-Modified-Since");
+    in->if_unmodified_since = apr_table_getm(r->pool, fields,
+                                             "If-Unmodified-Since");
+    in->if_range = apr_table_getm(r->pool, fields, "If-Range");
+    return in->if_match || in->if_none_match || in->if_modified_since
+           || in->if_unmodified_since || in->if_range;
 }
 
 /* Take the preconditions (and Range, where this module decides it) out
@@ -238,7 +246,16 @@ void condcache_hide(request_rec *r, condcache_req *ctx, int range)
 }
 
 void condcache_note(request_rec *r, const char *decision,
-                           const char *reason)
+                    const char *reason)
+{
+    condcache_note_add(r, decision, reason, 0);
+}
+
+/* first: no note can be there yet (a request no handler was named for,
+ * which insert_filter left unnoted), and the cheaper table add will do
+ */
+void condcache_note_add(request_rec *r, const char *decision,
+                        const char *reason, int first)
 {
     apr_size_t dlen = strlen(decision), rlen = strlen(reason);
     char *note = apr_palloc(r->pool, dlen + 1 + rlen + 1);
@@ -248,7 +265,12 @@ void condcache_note(request_rec *r, const char *decision,
     note[dlen] = ' ';
     memcpy(note + dlen + 1, reason, rlen + 1);
 
-    apr_table_setn(r->notes, "condcache", note);
+    if (first) {
+        apr_table_addn(r->notes, "condcache", note);
+    }
+    else {
+        apr_table_setn(r->notes, "condcache", note);
+    }
     if (APLOGrtrace1(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "condcache: %s %s: %s", r->method, r->uri, note);
@@ -266,18 +288,23 @@ static void condcache_insert_filter(request_rec *r)
     if (r->main || !CONDCACHE_VAL(conf, enabled)) {
         return;
     }
-    if (condcache_has_policy(conf)) {
+    if (CONDCACHE_HAS_POLICY(conf)) {
         condcache_insert_policy(r, 0);
     }
-    if (condcache_already_decided(r)) {
-        return;
+    /* a request a handler named in the configuration will take (a CGI, a
+     * proxy, mod_dav): why it is not decided, until the last filter or a
+     * handler of this module says otherwise.  A file's request is noted
+     * where it is decided.
+     */
+    if (r->handler && strcmp(r->handler, "default-handler")) {
+        apr_table_addn(r->notes, "condcache",
+                       r->method_number == M_GET
+                       || r->method_number == M_POST
+                       ? "pass not-static" : "pass method");
     }
-    /* until a handler of this module or the last filter decides */
-    apr_table_setn(r->notes, "condcache",
-                   r->method_number == M_GET || r->method_number == M_POST
-                   ? "pass not-static" : "pass method");
     if (r->method_number != M_GET
-        || CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OFF) {
+        || CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OFF
+        || CONDCACHE_ALREADY_DECIDED(r)) {
         return;
     }
     /* Handler output gets its digest from the last filter, which also
@@ -303,7 +330,7 @@ static void condcache_insert_error_filter(request_rec *r)
         ap_get_module_config(r->per_dir_config, &condcache_module);
 
     if (!r->main && CONDCACHE_VAL(conf, enabled)
-        && condcache_has_policy(conf)) {
+        && CONDCACHE_HAS_POLICY(conf)) {
         condcache_insert_policy(r, 1);
     }
 }
@@ -341,6 +368,7 @@ static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
+    condcache_policy_post_config();
     apr_pool_userdata_get(&done, "condcache_checked", s->process->pool);
     if (!done) {
         apr_pool_userdata_set((const void *)1, "condcache_checked",

@@ -96,7 +96,8 @@ const condcache_dir_conf condcache_defaults = {
     NULL, NULL, NULL, NULL, NULL,   /* no freshness rules */
     CONDCACHE_DIGEST_OFF,           /* buffering is the admin's choice */
     1024 * 1024,                    /* CondCacheDigestMaxSize 1 MiB */
-    APR_USEC_PER_SEC                /* CondCacheDigestMaxWait 1 second */
+    APR_USEC_PER_SEC,               /* CondCacheDigestMaxWait 1 second */
+    0
 };
 
 /* ---------------------------------------------------------------------
@@ -154,24 +155,65 @@ static apr_array_header_t *condcache_concat(apr_pool_t *p,
 }
 
 void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
-                                      void *addv)
+                               void *addv)
 {
     const condcache_dir_conf *base = basev, *add = addv;
-    condcache_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    condcache_dir_conf *conf;
 
-    conf->enabled = CONDCACHE_MERGE(base, add, enabled);
-    conf->last_modified = CONDCACHE_MERGE(base, add, last_modified);
-    conf->salt = add->salt ? add->salt : base->salt;
-    conf->merge_mode = CONDCACHE_MERGE(base, add, merge_mode);
-    conf->send_expires = CONDCACHE_MERGE(base, add, send_expires);
-    conf->statuses = add->statuses ? add->statuses : base->statuses;
-    conf->lifetimes = condcache_chain(p, base->lifetimes, add->lifetimes);
-    conf->controls = condcache_chain(p, base->controls, add->controls);
-    conf->fingerprints = condcache_concat(p, base->fingerprints,
-                                          add->fingerprints);
-    conf->digest = CONDCACHE_MERGE(base, add, digest);
-    conf->digest_max = CONDCACHE_MERGE(base, add, digest_max);
-    conf->digest_wait = CONDCACHE_MERGE(base, add, digest_wait);
+    /* This runs on every request that crosses a scope.  A scope that sets
+     * nothing (the server's level, most often) changes nothing: either
+     * side is the merge.  Configurations are never written once read.
+     */
+    if (!add->touched) {
+        return basev;
+    }
+    if (!base->touched) {
+        return addv;
+    }
+    /* the parent's, with what the child sets: one copy, then the child's
+     * fields
+     */
+    conf = apr_palloc(p, sizeof(*conf));
+    *conf = *base;
+    if (add->enabled != CONDCACHE_UNSET) {
+        conf->enabled = add->enabled;
+    }
+    if (add->last_modified != CONDCACHE_UNSET) {
+        conf->last_modified = add->last_modified;
+    }
+    if (add->salt) {
+        conf->salt = add->salt;
+    }
+    if (add->merge_mode != CONDCACHE_UNSET) {
+        conf->merge_mode = add->merge_mode;
+    }
+    if (add->send_expires != CONDCACHE_UNSET) {
+        conf->send_expires = add->send_expires;
+    }
+    if (add->statuses) {
+        conf->statuses = add->statuses;
+    }
+    if (add->lifetimes) {
+        conf->lifetimes = condcache_chain(p, base->lifetimes, add->lifetimes);
+    }
+    if (add->controls) {
+        conf->controls = condcache_chain(p, base->controls, add->controls);
+    }
+    if (add->fingerprints) {
+        conf->fingerprints = condcache_concat(p, base->fingerprints,
+                                              add->fingerprints);
+    }
+    if (add->digest != CONDCACHE_UNSET) {
+        conf->digest = add->digest;
+    }
+    if (add->digest_max != CONDCACHE_UNSET) {
+        conf->digest_max = add->digest_max;
+    }
+    if (add->digest_wait != CONDCACHE_UNSET) {
+        conf->digest_wait = add->digest_wait;
+    }
+    conf->own_lifetimes = add->own_lifetimes;
+    conf->own_controls = add->own_controls;
 
     /* CondCacheETag as FileETag: an absolute list replaces the parent's,
      * +Keyword and -Keyword change it.
@@ -181,8 +223,7 @@ void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
         conf->etag_add = add->etag_add;
         conf->etag_del = add->etag_del;
     }
-    else {
-        conf->etag_set = base->etag_set;
+    else if (add->etag_add || add->etag_del) {
         conf->etag_add = (base->etag_add & ~add->etag_del) | add->etag_add;
         conf->etag_del = (base->etag_del & ~add->etag_add) | add->etag_del;
     }
@@ -266,6 +307,7 @@ static const char *condcache_set_keyword(cmd_parms *cmd, void *dconf,
     for (i = 0; i < 4 && kw->names[i]; i++) {
         if (!strcasecmp(arg, kw->names[i])) {
             *(int *)((char *)dconf + kw->offset) = kw->values[i];
+            ((condcache_dir_conf *)dconf)->touched = 1;
             return NULL;
         }
     }
@@ -291,6 +333,8 @@ static const char *condcache_set_etag(cmd_parms *cmd, void *dconf,
     condcache_dir_conf *conf = dconf;
     int set = 0, add = 0, del = 0;
     const char *absolute = NULL, *relative = NULL, *none = NULL, *word;
+
+    conf->touched = 1;
 
     while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
         const char *name = word;
@@ -352,6 +396,8 @@ static const char *condcache_set_salt(cmd_parms *cmd, void *dconf,
 {
     condcache_dir_conf *conf = dconf;
 
+    conf->touched = 1;
+
     (void)cmd;
     conf->salt = arg;
     return NULL;
@@ -385,6 +431,8 @@ static const char *condcache_set_expires(cmd_parms *cmd, void *dconf,
     condcache_dir_conf *conf = dconf;
     cc_lifetime *lt = apr_palloc(cmd->pool, sizeof(*lt));
     const char *err;
+
+    conf->touched = 1;
 
     err = cc_lifetime_parse(cmd->temp_pool, spec, lt);
     if (err) {
@@ -420,6 +468,8 @@ static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
     condcache_controls *controls;
     cc_directive d;
     const char *err;
+
+    conf->touched = 1;
 
     err = cc_control_policy_parse(cmd->pool, word, &d);
     if (err) {
@@ -460,6 +510,8 @@ static const char *condcache_set_statuses(cmd_parms *cmd, void *dconf,
     unsigned char *map = apr_pcalloc(cmd->pool, CONDCACHE_STATUS_BYTES);
     const char *word;
     int any = 0;
+
+    conf->touched = 1;
 
     while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
         int lo, hi, code;
@@ -506,6 +558,8 @@ static const char *condcache_set_fingerprint(cmd_parms *cmd, void *dconf,
     condcache_fingerprint *fp = apr_palloc(cmd->pool, sizeof(*fp));
     const char *err;
 
+    conf->touched = 1;
+
     fp->regex = ap_pregcomp(cmd->pool, pattern, AP_REG_EXTENDED);
     if (!fp->regex) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
@@ -533,6 +587,8 @@ static const char *condcache_set_digest_max(cmd_parms *cmd, void *dconf,
     condcache_dir_conf *conf = dconf;
     apr_int64_t bytes;
 
+    conf->touched = 1;
+
     /* a whole number of bytes, at most 1 GiB: the bound is per request */
     if (!cc_delta_parse(arg, &bytes) || bytes > 1024 * 1024 * 1024) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of bytes "
@@ -552,6 +608,8 @@ static const char *condcache_set_digest_wait(cmd_parms *cmd, void *dconf,
     condcache_dir_conf *conf = dconf;
     apr_interval_time_t wait;
     const char *unit = arg;
+
+    conf->touched = 1;
 
     while (apr_isdigit(*unit)) {
         unit++;

@@ -81,7 +81,12 @@ static void condcache_validators(request_rec *r,
 static int condcache_core_tag_is_ours(request_rec *r,
                                       const condcache_dir_conf *conf);
 static int condcache_readable(const request_rec *r);
+static void condcache_note_static(request_rec *r, const char *note,
+                                  int first);
+static condcache_req *condcache_file_state(request_rec *r,
+                                           const condcache_dir_conf *conf);
 static int condcache_send_304(request_rec *r, const condcache_req *ctx);
+static int condcache_dav_decide(request_rec *r);
 
 /* ---------------------------------------------------------------------
  * Will the response be the file's bytes?
@@ -363,6 +368,8 @@ static void condcache_validators(request_rec *r,
 
     in->exists = exists;
     in->date = apr_time_from_sec(apr_time_sec(r->request_time));
+    in->etag = NULL;
+    in->has_last_modified = 0;
     if (!exists) {
         return;
     }
@@ -418,16 +425,21 @@ static int condcache_core_tag_is_ours(request_rec *r,
 {
     static volatile int checked;    /* 0 not yet, 1 the same, -1 not */
     const core_dir_config *core;
-    int bits = condcache_etag_bits(r, conf), want = 0, cbits;
+    int bits, want = 0, cbits;
 
-    if (!bits || (bits & CC_ETAG_DIGEST) || (conf->salt && *conf->salt)
-        || !CONDCACHE_VAL(conf, last_modified) || checked < 0
-        || r->vlist_validator
+    if ((conf->salt && *conf->salt) || !CONDCACHE_VAL(conf, last_modified)
+        || checked < 0 || r->vlist_validator
         || r->request_time - r->finfo.mtime <= apr_time_from_sec(2)) {
         return 0;
     }
     core = ap_get_core_module_config(r->per_dir_config);
     cbits = (core->etag_bits & ~core->etag_remove) | core->etag_add;
+    /* without a CondCacheETag, the module's components are FileETag's */
+    bits = conf->etag_set == CONDCACHE_UNSET && !conf->etag_add
+           && !conf->etag_del ? -1 : condcache_etag_bits(r, conf);
+    if (!bits || (bits > 0 && (bits & CC_ETAG_DIGEST))) {
+        return 0;
+    }
 #ifdef ETAG_DIGEST
     if (cbits & ETAG_DIGEST) {
         return 0;
@@ -439,16 +451,27 @@ static int condcache_core_tag_is_ours(request_rec *r,
     if (cbits == ETAG_UNSET) {
         cbits = ETAG_BACKWARD;
     }
-    want = ((bits & CC_ETAG_INODE) ? ETAG_INODE : 0)
-           | ((bits & CC_ETAG_MTIME) ? ETAG_MTIME : 0)
-           | ((bits & CC_ETAG_SIZE) ? ETAG_SIZE : 0);
-    if (cbits != want) {
-        return 0;
+    /* without a CondCacheETag, FileETag's components are the module's by
+     * design; else they must be the same
+     */
+    if (bits > 0) {
+        want = ((bits & CC_ETAG_INODE) ? ETAG_INODE : 0)
+               | ((bits & CC_ETAG_MTIME) ? ETAG_MTIME : 0)
+               | ((bits & CC_ETAG_SIZE) ? ETAG_SIZE : 0);
+        if (cbits != want) {
+            return 0;
+        }
     }
     if (!checked) {
         cc_etag_fields fields;
         apr_time_t mtime = r->mtime;
         const char *theirs, *ours;
+
+        if (bits < 0) {
+            bits = ((cbits & ETAG_INODE) ? CC_ETAG_INODE : 0)
+                   | ((cbits & ETAG_MTIME) ? CC_ETAG_MTIME : 0)
+                   | ((cbits & ETAG_SIZE) ? CC_ETAG_SIZE : 0);
+        }
 
         ap_update_mtime(r, r->finfo.mtime);
         theirs = ap_make_etag(r, 0);
@@ -520,15 +543,23 @@ static int condcache_send_304(request_rec *r, const condcache_req *ctx)
  */
 int condcache_handler_dav(request_rec *r)
 {
-    const condcache_dir_conf *conf =
-        ap_get_module_config(r->per_dir_config, &condcache_module);
+    /* on every request: out at once for all but PUT and DELETE */
+    if (r->method_number != M_PUT && r->method_number != M_DELETE) {
+        return DECLINED;
+    }
+    return condcache_dav_decide(r);
+}
+
+static int condcache_dav_decide(request_rec *r)
+{
+    const condcache_dir_conf *conf;
     condcache_req *ctx;
     cc_precond_in in;
     cc_precond_out out;
     int exists = r->finfo.filetype == APR_REG;
 
-    if ((r->method_number != M_PUT && r->method_number != M_DELETE)
-        || !CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
+    conf = ap_get_module_config(r->per_dir_config, &condcache_module);
+    if (!CONDCACHE_VAL(conf, enabled) || CONDCACHE_ALREADY_DECIDED(r)) {
         return DECLINED;
     }
     if (!r->handler || strcmp(r->handler, "dav-handler")) {
@@ -564,6 +595,38 @@ int condcache_handler_dav(request_rec *r)
     return DECLINED;
 }
 
+/* a note that is a constant, the cheapest way there is (every
+ * unconditional request of a file gets one)
+ */
+static void condcache_note_static(request_rec *r, const char *note,
+                                  int first)
+{
+    if (first) {
+        apr_table_addn(r->notes, "condcache", note);
+    }
+    else {
+        apr_table_setn(r->notes, "condcache", note);
+    }
+}
+
+/* The request's state for a response that is the file, whole or coded:
+ * its Last-Modified is known here (the freshness policy counts from it)
+ */
+static condcache_req *condcache_file_state(request_rec *r,
+                                           const condcache_dir_conf *conf)
+{
+    condcache_req *ctx = condcache_req_get(r);
+
+    ctx->file = 1;
+    if (CONDCACHE_VAL(conf, last_modified)) {
+        ctx->has_lm = 1;
+        ctx->lm = apr_time_from_sec(apr_time_sec(
+                      r->finfo.mtime < r->request_time ? r->finfo.mtime
+                                                       : r->request_time));
+    }
+    return ctx;
+}
+
 /* GET, HEAD and POST of a file, just before the default handler sends it
  * (every other handler has declined).  The default handler answers a path
  * after the file name with a 404 unless AcceptPathInfo says otherwise.
@@ -578,25 +641,32 @@ int condcache_handler_file(request_rec *r)
     condcache_bytes bytes;
     int conditional, digest;
 
+    int first;
+
     if ((r->method_number != M_GET && r->method_number != M_POST)
-        || !CONDCACHE_VAL(conf, enabled) || condcache_already_decided(r)) {
+        || !CONDCACHE_VAL(conf, enabled) || CONDCACHE_ALREADY_DECIDED(r)) {
         return DECLINED;
     }
+    /* httpd named the handler after the media type: no handler was named
+     * in the configuration, and insert_filter left no note
+     */
+    first = r->handler == r->content_type;
     if (r->finfo.filetype != APR_REG) {
-        condcache_note(r, "pass", "not-a-file");
+        condcache_note_add(r, "pass", "not-a-file", first);
         return DECLINED;
     }
     if (r->path_info && *r->path_info
         && r->used_path_info != AP_REQ_ACCEPT_PATH_INFO) {
-        condcache_note(r, "pass", "path-info");
+        condcache_note_add(r, "pass", "path-info", first);
         return DECLINED;
     }
 
-    ctx = condcache_req_get(r);
-    memset(&in, 0, sizeof(in));
+    /* condcache_read_fields() fills the request's part of the input,
+     * condcache_validators() the file's
+     */
     in.method = r->method_number == M_POST ? CC_METHOD_OTHER
                 : r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
-    conditional = condcache_read_fields(r, condcache_client_fields(r), &in);
+    conditional = condcache_read_fields(r, CONDCACHE_CLIENT_FIELDS(r), &in);
     digest = CONDCACHE_VAL(conf, digest);
     bytes = condcache_output_bytes(r);
 
@@ -608,11 +678,12 @@ int condcache_handler_file(request_rec *r)
          * is left as httpd would leave it; else the last filter decides,
          * on a digest or on what validators remain
          */
-        condcache_note(r, "pass", "not-static");
+        condcache_note_add(r, "pass", "not-static", first);
         if (in.method == CC_METHOD_OTHER
             || (r->no_local_copy && digest == CONDCACHE_DIGEST_OFF)) {
             return DECLINED;
         }
+        ctx = condcache_req_get(r);
         ctx->put = CONDCACHE_PUT_NO_ETAG;
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
                                     r, r->connection);
@@ -622,24 +693,15 @@ int condcache_handler_file(request_rec *r)
         }
         return DECLINED;
     }
-    /* the response is the file, whole or coded: its Last-Modified is
-     * known here (the freshness policy counts from it)
-     */
-    ctx->file = 1;
-    if (CONDCACHE_VAL(conf, last_modified)) {
-        ctx->has_lm = 1;
-        ctx->lm = apr_time_from_sec(apr_time_sec(
-                      r->finfo.mtime < r->request_time ? r->finfo.mtime
-                                                       : r->request_time));
-    }
     if (bytes == CONDCACHE_BYTES_CODED) {
         /* mod_deflate gives the tag its "-gzip", and Vary: the last
          * filter decides on the tag the response leaves with
          */
         if (in.method == CC_METHOD_OTHER) {
-            condcache_note(r, "pass", "not-static");
+            condcache_note_add(r, "pass", "not-static", first);
             return DECLINED;
         }
+        ctx = condcache_file_state(r, conf);
         condcache_validators(r, conf, 1, ctx, &in);
         ctx->put = CONDCACHE_PUT_FILE;
         ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
@@ -649,42 +711,51 @@ int condcache_handler_file(request_rec *r)
             condcache_add_final_filter(r);
         }
         else {
-            apr_table_setn(r->notes, "condcache", "200 unconditional");
+            condcache_note_static(r, "200 unconditional", first);
             ctx->decided = 1;
         }
         return DECLINED;
     }
 
     /* the response is the file: decide now */
-    ctx->decided = 1;
     if (!conditional) {
         /* the response needs this module's validators only where they
-         * are not httpd's own
+         * are not httpd's own, and this module's state only for them and
+         * for the freshness policy (on every request: nothing more)
          */
-        apr_table_setn(r->notes, "condcache", "200 unconditional");
-        if (!condcache_core_tag_is_ours(r, conf)) {
-            condcache_validators(r, conf, 1, ctx, &in);
-            ctx->put = CONDCACHE_PUT_FILE;
-            ap_add_output_filter_handle(condcache_validators_filter_handle,
-                                        ctx, r, r->connection);
+        int ours = condcache_core_tag_is_ours(r, conf);
+
+        condcache_note_static(r, "200 unconditional", first);
+        if (!ours || CONDCACHE_HAS_POLICY(conf)) {
+            ctx = condcache_file_state(r, conf);
+            ctx->decided = 1;
+            if (!ours) {
+                condcache_validators(r, conf, 1, ctx, &in);
+                ctx->put = CONDCACHE_PUT_FILE;
+                ap_add_output_filter_handle(
+                    condcache_validators_filter_handle, ctx, r,
+                    r->connection);
+            }
         }
         return DECLINED;
     }
+    ctx = condcache_file_state(r, conf);
+    ctx->decided = 1;
     condcache_validators(r, conf, 1, ctx, &in);
     cc_precond_evaluate(&in, &out);
     if (out.status && !condcache_readable(r)) {
-        condcache_note(r, "pass", "unreadable");
+        condcache_note_add(r, "pass", "unreadable", first);
         return DECLINED;
     }
     if (out.status == HTTP_PRECONDITION_FAILED) {
-        condcache_note(r, "412", out.reason);
+        condcache_note_add(r, "412", out.reason, first);
         return HTTP_PRECONDITION_FAILED;
     }
     if (out.status == HTTP_NOT_MODIFIED) {
-        condcache_note(r, "304", out.reason);
+        condcache_note_add(r, "304", out.reason, first);
         return condcache_send_304(r, ctx);
     }
-    condcache_note(r, "200", out.reason);
+    condcache_note_add(r, "200", out.reason, first);
     condcache_hide(r, ctx, out.range == CC_RANGE_IGNORE);
     ctx->put = CONDCACHE_PUT_FILE;
     ap_add_output_filter_handle(condcache_validators_filter_handle, ctx, r,

@@ -37,11 +37,25 @@ APLOG_USE_MODULE(condcache);
  */
 static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 
+static ap_filter_rec_t *condcache_expires_handle;
+static ap_filter_rec_t *condcache_headers_handle;
+
+static int condcache_has_freshness(const apr_table_t *t);
 static void condcache_take_sent(request_rec *r, condcache_req *ctx);
 static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
                                    apr_time_t *lm);
 static void condcache_apply_policy(request_rec *r,
                                    const condcache_dir_conf *conf);
+
+/* the filters of mod_expires and mod_headers, once every module has
+ * registered its own (NULL where a module is not loaded)
+ */
+void condcache_policy_post_config(void)
+{
+    condcache_expires_handle = ap_get_output_filter_handle("MOD_EXPIRES");
+    condcache_headers_handle =
+        ap_get_output_filter_handle("FIXUP_HEADERS_OUT");
+}
 
 /* the default statuses, 200 203 204 206 and 3xx, at startup */
 void condcache_policy_init(void)
@@ -66,7 +80,7 @@ void condcache_policy_init(void)
 
 int condcache_has_policy(const condcache_dir_conf *conf)
 {
-    return conf->lifetimes || conf->controls || conf->fingerprints;
+    return CONDCACHE_HAS_POLICY(conf);
 }
 
 /* The policy's filters: the first one after the handler notes what the
@@ -75,15 +89,48 @@ int condcache_has_policy(const condcache_dir_conf *conf)
  */
 void condcache_insert_policy(request_rec *r, int error)
 {
-    condcache_req *ctx = condcache_req_get(r);
+    condcache_req *ctx = ap_get_module_config(r->request_config,
+                                              &condcache_module);
+    const ap_filter_t *f;
 
-    ctx->sent_taken = 0;
-    if (!error) {
-        ap_add_output_filter_handle(condcache_sent_filter_handle, NULL, r,
-                                    r->connection);
+    if (ctx) {
+        ctx->sent_taken = 0;
+    }
+    /* only mod_expires and mod_headers change the fields between the
+     * handler and the policy's filter: where neither is in the chain,
+     * the fields the policy finds are the handler's
+     */
+    for (f = r->output_filters; !error && f && f != r->proto_output_filters;
+         f = f->next) {
+        if (f->frec == condcache_expires_handle
+            || f->frec == condcache_headers_handle) {
+            ap_add_output_filter_handle(condcache_sent_filter_handle, NULL,
+                                        r, r->connection);
+            break;
+        }
     }
     ap_add_output_filter_handle(condcache_policy_filter_handle, NULL, r,
                                 r->connection);
+}
+
+/* Whether a table holds Cache-Control or Expires, in one pass over its
+ * keys (on every response the policy applies to: most have neither)
+ */
+static int condcache_has_freshness(const apr_table_t *t)
+{
+    const apr_array_header_t *elts = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)elts->elts;
+    int i;
+
+    for (i = 0; i < elts->nelts; i++) {
+        const char *k = e[i].key;
+
+        if (k && (((k[0] | 0x20) == 'c' && !strcasecmp(k, "Cache-Control"))
+                  || ((k[0] | 0x20) == 'e' && !strcasecmp(k, "Expires")))) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* the handler's own Cache-Control (from both tables: mod_cgi and "Header
@@ -93,6 +140,12 @@ static void condcache_take_sent(request_rec *r, condcache_req *ctx)
 {
     const char *more;
 
+    ctx->sent_taken = 1;
+    ctx->sent_control = ctx->sent_expires = NULL;
+    if (!condcache_has_freshness(r->headers_out)
+        && !condcache_has_freshness(r->err_headers_out)) {
+        return;
+    }
     ctx->sent_control = apr_table_getm(r->pool, r->headers_out,
                                        "Cache-Control");
     more = apr_table_getm(r->pool, r->err_headers_out, "Cache-Control");
@@ -106,7 +159,6 @@ static void condcache_take_sent(request_rec *r, condcache_req *ctx)
     if (!ctx->sent_expires) {
         ctx->sent_expires = apr_table_get(r->headers_out, "Expires");
     }
-    ctx->sent_taken = 1;
 }
 
 apr_status_t condcache_sent_filter(ap_filter_t *f, apr_bucket_brigade *bb)

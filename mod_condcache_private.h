@@ -42,9 +42,17 @@
 #include "http_request.h"
 #include "util_filter.h"
 
-#include "mod_condcache.h"
-
 extern module AP_MODULE_DECLARE_DATA condcache_module;
+
+/* Everything else is the module's own: hidden from the rest of httpd, so
+ * that its files call one another directly, not through the dynamic
+ * linker's tables (and no other module can clash with a name).
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(hidden)
+#endif
+
+#include "mod_condcache.h"
 
 #define CONDCACHE_UNSET (-1)
 
@@ -70,6 +78,7 @@ typedef struct {
     int digest;                      /* CONDCACHE_DIGEST_* */
     apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
     apr_interval_time_t digest_wait; /* CONDCACHE_UNSET or microseconds */
+    int touched;                     /* a directive set something here */
 } condcache_dir_conf;
 
 #define CONDCACHE_DIGEST_OFF      0
@@ -142,13 +151,27 @@ int condcache_etag_bits(const request_rec *r, const condcache_dir_conf *conf);
 
 /* mod_condcache.c: the request state */
 int condcache_already_decided(const request_rec *r);
+/* the same, without a call for a request that is not a subrequest and
+ * not an internal redirect (nearly all of them)
+ */
+#define CONDCACHE_ALREADY_DECIDED(r) \
+    ((r)->main || ((r)->prev && condcache_already_decided(r)))
 condcache_req *condcache_req_get(request_rec *r);
 const apr_table_t *condcache_client_fields(const request_rec *r);
+/* the same, without a call for a request that is no internal redirect
+ * and whose fields this module did not touch yet
+ */
+#define CONDCACHE_CLIENT_FIELDS(r) \
+    ((r)->prev || ap_get_module_config((r)->request_config, \
+                                       &condcache_module) \
+     ? condcache_client_fields(r) : (r)->headers_in)
 int condcache_read_fields(request_rec *r, const apr_table_t *fields,
                           cc_precond_in *in);
 void condcache_hide(request_rec *r, condcache_req *ctx, int range);
 void condcache_note(request_rec *r, const char *decision,
                     const char *reason);
+void condcache_note_add(request_rec *r, const char *decision,
+                        const char *reason, int first);
 
 /* mod_condcache_file.c */
 int condcache_handler_dav(request_rec *r);
@@ -159,9 +182,12 @@ void condcache_digests_init(apr_pool_t *p, server_rec *s);
 
 /* mod_condcache_policy.c */
 void condcache_policy_init(void);
+void condcache_policy_post_config(void);
 void condcache_insert_policy(request_rec *r, int error);
 apr_status_t condcache_sent_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int condcache_has_policy(const condcache_dir_conf *conf);
+#define CONDCACHE_HAS_POLICY(c) \
+    ((c)->lifetimes || (c)->controls || (c)->fingerprints)
 apr_status_t condcache_policy_filter(ap_filter_t *f,
                                      apr_bucket_brigade *bb);
 
@@ -169,5 +195,9 @@ apr_status_t condcache_policy_filter(ap_filter_t *f,
 void condcache_add_final_filter(request_rec *r);
 apr_status_t condcache_final_filter(ap_filter_t *f,
                                     apr_bucket_brigade *bb);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
 
 #endif /* MOD_CONDCACHE_PRIVATE_H */

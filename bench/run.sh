@@ -39,13 +39,25 @@ for s in 1k:1024 64k:65536 1m:1048576; do
     perl -e 'srand(42); print map { chr(97 + int(rand(26))) } 1 .. $ARGV[0]' \
         "${s#*:}" > "$W/htdocs/s${s%%:*}.bin"
 done
-touch -d '2024-01-01 00:00:00 UTC' "$W"/htdocs/*.bin
+mkdir -p "$W/htdocs/pol"
+cp "$W/htdocs/s1k.bin" "$W/htdocs/pol/s1k.bin"
+touch -d '2024-01-01 00:00:00 UTC' "$W"/htdocs/*.bin "$W"/htdocs/pol/*.bin
 cp "$top/bench/dyn.lua" "$W/htdocs/dyn.lua"
 
 user_lines=""
 if [ "$(id -u)" = 0 ]; then
     user_lines=$'User www-data\nGroup www-data'
 fi
+
+# the freshness policy of /pol/, as mod_expires' directives (stock) or the
+# module's, in place of mod_expires (module): four rules by type
+rules() {   # rules PREFIX
+    printf '    %sByType %s "%s"\n' \
+        "$1" text/css "access plus 1 month" \
+        "$1" image/png "access plus 1 week" \
+        "$1" text/html "access plus 10 minutes" \
+        "$1" application/octet-stream "access plus 1 hour"
+}
 
 conf() {    # conf NAME MODULE(0|1)
     local name=$1 module=$2 dir="$W/$1"
@@ -65,6 +77,7 @@ LoadModule mime_module "$MODULES/mod_mime.so"
 LoadModule lua_module "$MODULES/mod_lua.so"
 LoadModule proxy_module "$MODULES/mod_proxy.so"
 LoadModule proxy_http_module "$MODULES/mod_proxy_http.so"
+LoadModule expires_module "$MODULES/mod_expires.so"
 TypesConfig /etc/mime.types
 DocumentRoot "$W/htdocs"
 KeepAlive On
@@ -82,6 +95,11 @@ EOC
 <Directory "$W/htdocs">
     Options FollowSymLinks
 </Directory>
+<Directory "$W/htdocs/pol">
+    Options FollowSymLinks
+    ExpiresActive On
+$(rules Expires)
+</Directory>
 <Location /dyn.lua>
     Options FollowSymLinks
 </Location>
@@ -96,6 +114,10 @@ LoadModule condcache_module "$top/.libs/mod_condcache.so"
 <Directory "$W/htdocs">
     Options FollowSymLinks
     CondCache On
+</Directory>
+<Directory "$W/htdocs/pol">
+    Options FollowSymLinks
+$(rules CondCacheExpires)
 </Directory>
 <Location /dyn.lua>
     Options FollowSymLinks
@@ -149,6 +171,8 @@ WORKLOADS=(
     "s1m       /s1m.bin        -"
     "s1k-inm   /s1k.bin        inm"
     "s1k-ims   /s1k.bin        ims"
+    "pol       /pol/s1k.bin    -"
+    "pol-inm   /pol/s1k.bin    inm"
     "dyn       /dyn.lua        -"
     "dyn-inm   /dyn.lua        inm"
     "proxy     /proxy/dyn.lua  -"
