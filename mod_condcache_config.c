@@ -14,7 +14,6 @@
  * limitations under the License.
  */
 
-
 /*
  * mod_condcache_config.c: the CondCache* directives, their defaults and
  * the per-directory merge.  Every setter parses with the same cc_*.c

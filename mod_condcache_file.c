@@ -14,7 +14,6 @@
  * limitations under the License.
  */
 
-
 /*
  * mod_condcache_file.c: a file's validators, and the decision made for it
  * before the handler runs.  Whether the response will be the file's bytes

@@ -14,7 +14,6 @@
  * limitations under the License.
  */
 
-
 /*
  * mod_condcache_final.c: the last filter.  After the content filters
  * (mod_deflate, mod_brotli) and before mod_cache and the protocol
@@ -60,15 +59,15 @@ typedef struct {
 /* Held bytes are copied into chunks this module sizes, so that memory
  * follows the bytes and not the buckets they came in (mod_cgid sends an
  * 8 KB heap bucket per pipe read, however few bytes it holds).  Chunks
- * double from 8 KiB up to 1 MiB, and all of them together
- * never exceed CondCacheDigestMaxSize: what a request holds stays within
- * the limit plus a few bucket headers.  The sizes leave room for the
+ * double from 8 KiB up to 1 MiB, and all of them together never exceed
+ * CondCacheDigestMaxSize: what a request holds stays within the limit
+ * plus a few bucket headers.  The sizes leave room for the
  * allocator's own headers in its 4 KiB steps.
  */
 #define CONDCACHE_CHUNK_SIZE(k) ((APR_INT64_C(8192) << (k)) - 128)
 #define CONDCACHE_CHUNK_GROWTH  7      /* the largest: 1 MiB */
 /* metadata buckets in the middle of a body (other than FLUSH) are rare;
- * past this many the response passes untouched
+ * past this many the response passes on without a digest
  */
 #define CONDCACHE_METADATA_MAX 16
 

@@ -14,7 +14,6 @@
  * limitations under the License.
  */
 
-
 /*
  * mod_condcache_policy.c: the freshness policy.  A filter composes one
  * Cache-Control field and an Expires that agrees with it, from the rules

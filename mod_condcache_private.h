@@ -14,7 +14,6 @@
  * limitations under the License.
  */
 
-
 /*
  * mod_condcache_private.h: what the httpd glue files of mod_condcache
  * share: the per-directory configuration, the per-request state, the
