@@ -176,7 +176,7 @@ static void check_merge(apr_pool_t *p, const apr_array_header_t *handler,
 {
     apr_array_header_t *out = cc_control_merge(p, handler, policy, mode);
     const apr_array_header_t *want = NULL;
-    int i, j, found, has_private, has_handler, whole = 1;
+    int i, j, found, has_private, has_handler, restricted = 0, whole = 1;
 
     CC_FUZZ_CHECK(out != NULL);
     check_parsed(out);       /* each name once: never two max-age */
@@ -191,7 +191,18 @@ static void check_merge(apr_pool_t *p, const apr_array_header_t *handler,
         want = handler;
     }
     else {
+        /* CONFORMANCE.md 5.6: no-store, or no-cache or private without a
+         * field list, from the handler keeps the policy's lifetime and
+         * permission out
+         */
+        const cc_directive *d;
+
         whole = 0;
+        restricted = cc_control_find(handler, "no-store") != NULL
+                     || ((d = cc_control_find(handler, "no-cache")) != NULL
+                         && !d->value)
+                     || ((d = cc_control_find(handler, "private")) != NULL
+                         && !d->value);
     }
     if (whole) {
         /* one list as it is, but for public beside private */
@@ -225,14 +236,28 @@ static void check_merge(apr_pool_t *p, const apr_array_header_t *handler,
         for (i = 0; i < policy->nelts; i++) {
             const cc_directive *d = &APR_ARRAY_IDX(policy, i, cc_directive);
 
+            int kept_out = restricted && (!strcmp(d->name, "max-age")
+                                          || !strcmp(d->name, "s-maxage")
+                                          || !strcmp(d->name, "public"));
+
             value_of(out, d->name, &found);
+            if (kept_out) {
+                /* unless the handler said it too */
+                value_of(handler, d->name, &found);
+                CC_FUZZ_CHECK(found || !cc_control_find(out, d->name));
+                continue;
+            }
             CC_FUZZ_CHECK(found || (has_private
                                     && !strcmp(d->name, "public")));
         }
         for (; j < out->nelts; j++) {
-            value_of(policy, APR_ARRAY_IDX(out, j, cc_directive).name,
-                     &found);
+            const char *name = APR_ARRAY_IDX(out, j, cc_directive).name;
+
+            value_of(policy, name, &found);
             CC_FUZZ_CHECK(found);
+            CC_FUZZ_CHECK(!restricted || (strcmp(name, "max-age")
+                                          && strcmp(name, "s-maxage")
+                                          && strcmp(name, "public")));
         }
     }
     check_roundtrip(p, out);
