@@ -212,8 +212,11 @@ static void condcache_apply_policy(request_rec *r,
     if (!CONDCACHE_HAS_STATUS(statuses, r->status)) {
         return;
     }
-    /* a fingerprinted URL is immutable whatever its type */
-    for (i = conf->fingerprints ? conf->fingerprints->nelts - 1 : -1;
+    /* a fingerprinted URL is immutable whatever its type (httpd's 414
+     * for a request line too long to read has no URL)
+     */
+    for (i = conf->fingerprints && r->uri ? conf->fingerprints->nelts - 1
+                                           : -1;
          i >= 0 && !lt; i--) {
         const condcache_fingerprint *fp =
             APR_ARRAY_IDX(conf->fingerprints, i, condcache_fingerprint *);

@@ -1,6 +1,8 @@
 # Subrequests, internal redirects and error documents do not evaluate the
 # client's preconditions again (CONFORMANCE.md 2.4); a response whose
-# bytes are not the file's (a CGI, SSI) does not get the file's validators.
+# bytes are not the file's (a CGI, SSI) does not get the file's validators;
+# httpd's own answer to a request line it would not read gets the host's
+# freshness policy, though it has no URL.
 use strict;
 use warnings FATAL => 'all';
 
@@ -10,7 +12,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 12;
+plan tests => 16;
 
 set_mtime('static/404.html');
 set_mtime('ssi/inc.txt');
@@ -45,3 +47,24 @@ $r = GET '/dir/';
 ok t_cmp($r->header('ETag'), $T, 'directory index has the file\'s tag');
 ok t_cmp(GET_RC('/dir/', 'If-None-Match' => $T), 304, 'and revalidates');
 ok t_cmp(GET_RC('/dir/', 'If-Match' => '"x"'), 412, 'If-Match too');
+
+# A request line httpd will not read: its 414 (longer than
+# LimitRequestLine) or 400 has no URL, and the policy of the host, which
+# lists those statuses and a fingerprint pattern, applies to it by type.
+for my $case (['414', 'GET /' . ('a' x 9000) . ' HTTP/1.1'],
+              ['400', "GET /a\x01b HTTP/1.1"]) {
+    my ($want, $line) = @$case;
+    my $sock = Apache::TestRequest::vhost_socket('condcache_errors');
+    print $sock "$line\r\nHost: localhost\r\n\r\n";
+    my $wire = '';
+    local $SIG{ALRM} = sub { die "no end of the connection\n" };
+    alarm 30;
+    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
+    alarm 0;
+    my ($status) = $wire =~ m{\AHTTP/1\.1 (\d{3}) };
+    ok t_cmp($status // 'no response', $want,
+             "an unreadable request line: $want, and the server answers");
+    my ($cc) = $wire =~ m{^Cache-Control: ([^\r\n]*)}mi;
+    ok t_cmp($cc // 'none', 'max-age=3600',
+             "the $want gets the host's default lifetime");
+}
