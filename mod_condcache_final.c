@@ -153,6 +153,11 @@ static void condcache_make_412(request_rec *r)
         apr_table_unset(r->headers_out, *name);
         apr_table_unset(r->err_headers_out, *name);
     }
+    /* the header filter makes the fields again from these (mod_mime's
+     * AddEncoding and AddLanguage), as ap_send_error_response() knows
+     */
+    r->content_encoding = NULL;
+    r->content_languages = NULL;
     ap_set_content_type(r, "text/html; charset=iso-8859-1");
 }
 

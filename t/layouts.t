@@ -2,7 +2,8 @@
 # the file's bytes, and may the file's validators answer for it?  SSI by
 # media type (.htaccess) and by XBitHack, an Action for a media type, a
 # path after a file name, an unreadable file, MultiViews, Debian's
-# AddOutputFilterByType DEFLATE through mod_filter; CONFORMANCE.md 1.3,
+# AddOutputFilterByType DEFLATE through mod_filter, a file already gzip
+# (AddEncoding) under such a rule; CONFORMANCE.md 1.3,
 # 2.1, 2.2, 3.5 and the rows of section 6 on SSI and If-Range.
 use strict;
 use warnings FATAL => 'all';
@@ -13,7 +14,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 75;
+plan tests => 86;
 
 sub write_file {
     my ($rel, $text) = @_;
@@ -210,3 +211,34 @@ ok t_cmp($r->content, substr($z->content, 0, 20), 'of the gzip bytes');
 $r = GET '/deb/page.html', Range => 'bytes=0-19', 'If-Range' => $H;
 ok t_cmp($r->code, 206, 'If-Range with the identity tag, identity: 206');
 ok t_cmp($r->content, '<p>line 1 of a page ', 'of the file\'s bytes');
+
+# --- a file already compressed, under a DEFLATE rule for its type ------------
+# mod_mime's AddEncoding makes it gzip before mod_deflate, which leaves it
+# alone; a 412 is httpd's HTML, not gzip, wherever it is decided: before
+# the handler, or (under CondCacheDigest Override, in dig/) in the last
+# filter
+set_mtime('precoded/notes.txt.gz');
+set_mtime('precoded/dig/notes.txt.gz');
+my $Z = tag_of('precoded/notes.txt.gz');
+my $gz = do {
+    open my $fh, '<:raw', file_path('precoded/notes.txt.gz') or die $!;
+    local $/;
+    <$fh>;
+};
+$r = GET '/precoded/notes.txt.gz', 'Accept-Encoding' => 'gzip';
+ok t_cmp($r->header('Content-Encoding'), 'gzip', 'a .gz file: sent as gzip');
+ok t_cmp($r->content, $gz, 'its own bytes');
+ok t_cmp($r->header('ETag'), $Z, 'with the file\'s tag');
+ok t_cmp(GET_RC('/precoded/notes.txt.gz', 'Accept-Encoding' => 'gzip',
+                'If-None-Match' => $Z), 304, 'its own tag: 304');
+for my $url ('/precoded/notes.txt.gz', '/precoded/dig/notes.txt.gz') {
+    $r = GET $url, 'Accept-Encoding' => 'gzip', 'If-Match' => '"x"';
+    ok t_cmp($r->code, 412, "$url, If-Match with another tag: 412");
+    ok t_cmp($r->header('Content-Encoding'), undef,
+             'the 412 is not labelled gzip');
+    ok t_cmp($r->content, qr/Precondition Failed/, 'its body is HTML');
+}
+my $D = GET('/precoded/dig/notes.txt.gz',
+            'Accept-Encoding' => 'gzip')->header('ETag');
+ok t_cmp(GET_RC('/precoded/dig/notes.txt.gz', 'Accept-Encoding' => 'gzip',
+                'If-None-Match' => $D), 304, 'dig/: its digest tag: 304');
