@@ -135,8 +135,11 @@ void cc_precond_evaluate(const cc_precond_in *in, cc_precond_out *out)
         }
     }
 
-    /* Step 5: GET with Range (range handling is defined for GET only) */
-    if (in->method == CC_METHOD_GET && in->has_range) {
+    /* Step 5: GET with Range (range handling is defined for GET only),
+     * and HEAD, which gets the header fields GET would get (RFC 9110
+     * 9.3.2): a 206's where GET gets one, a 200's where If-Range fails
+     */
+    if (in->method != CC_METHOD_OTHER && in->has_range) {
         if (!in->if_range) {
             out->range = CC_RANGE_APPLY;
         }

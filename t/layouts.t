@@ -14,7 +14,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 88;
+plan tests => 91;
 
 sub write_file {
     my ($rel, $text) = @_;
@@ -209,6 +209,13 @@ ok t_cmp($r->code, 200, 'If-Range with the identity tag on a gzip response: '
                         . 'the whole 200');
 ok t_cmp($r->content, $z->content, 'all of the gzip body');
 ok t_cmp($r->header('Content-Range'), undef, 'no Content-Range');
+$r = HEAD '/deb/page.html', 'Accept-Encoding' => 'gzip',
+          Range => 'bytes=0-19', 'If-Range' => $H;
+ok t_cmp($r->code, 200, 'and HEAD, as GET: 200');
+ok t_cmp($r->header('Content-Range'), undef, 'no Content-Range');
+$r = HEAD '/deb/page.html', 'Accept-Encoding' => 'gzip',
+          Range => 'bytes=0-19', 'If-Range' => $G;
+ok t_cmp($r->code, 206, 'HEAD, If-Range with the -gzip tag: 206, as GET');
 $r = GET '/deb/page.html', 'Accept-Encoding' => 'gzip',
          Range => 'bytes=0-19', 'If-Range' => $G;
 ok t_cmp($r->code, 206, 'If-Range with the -gzip tag: 206');
