@@ -22,6 +22,7 @@
 
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -211,9 +212,15 @@ static int cc_is_tchar(int c)
     return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+/* Past this many members, the names seen are kept in a hash: a handler
+ * may send thousands, and a scan for each would be quadratic
+ */
+#define CC_SCAN_MAX 16
+
 apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
 {
     apr_array_header_t *list = apr_array_make(p, 8, sizeof(cc_directive));
+    apr_hash_t *seen = NULL;
     const char *s = value ? value : "";
 
     for (;;) {
@@ -272,8 +279,23 @@ apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
             }
             d.value = apr_pstrmemdup(p, vstart, (apr_size_t)(vend - vstart));
         }
-        if (cc_find_index(list, d.name) < 0) {
-            APR_ARRAY_PUSH(list, cc_directive) = d;
+        /* each name once: the first wins */
+        if (!seen && list->nelts >= CC_SCAN_MAX) {
+            int i;
+
+            seen = apr_hash_make(p);
+            for (i = 0; i < list->nelts; i++) {
+                apr_hash_set(seen, APR_ARRAY_IDX(list, i, cc_directive).name,
+                             APR_HASH_KEY_STRING, "");
+            }
+        }
+        if (seen ? apr_hash_get(seen, d.name, APR_HASH_KEY_STRING) != NULL
+                 : cc_find_index(list, d.name) >= 0) {
+            continue;
+        }
+        APR_ARRAY_PUSH(list, cc_directive) = d;
+        if (seen) {
+            apr_hash_set(seen, d.name, APR_HASH_KEY_STRING, "");
         }
     }
     return list;
@@ -315,20 +337,42 @@ const char *cc_control_policy_parse(apr_pool_t *p, const char *word,
     return NULL;
 }
 
+/* one allocation, whatever the number of directives */
 const char *cc_control_compose(apr_pool_t *p,
                                const apr_array_header_t *list)
 {
-    const char *out = NULL;
+    apr_size_t len = 0;
+    char *out, *o;
     int i;
 
+    if (!list->nelts) {
+        return NULL;
+    }
     for (i = 0; i < list->nelts; i++) {
         const cc_directive *d = &APR_ARRAY_IDX(list, i, cc_directive);
-        const char *one = d->value ? apr_pstrcat(p, d->name, "=", d->value,
-                                                 NULL)
-                                   : d->name;
 
-        out = out ? apr_pstrcat(p, out, ", ", one, NULL) : one;
+        len += (i ? 2 : 0) + strlen(d->name)
+               + (d->value ? 1 + strlen(d->value) : 0);
     }
+    o = out = apr_palloc(p, len + 1);
+    for (i = 0; i < list->nelts; i++) {
+        const cc_directive *d = &APR_ARRAY_IDX(list, i, cc_directive);
+        apr_size_t n = strlen(d->name);
+
+        if (i) {
+            memcpy(o, ", ", 2);
+            o += 2;
+        }
+        memcpy(o, d->name, n);
+        o += n;
+        if (d->value) {
+            n = strlen(d->value);
+            *o++ = '=';
+            memcpy(o, d->value, n);
+            o += n;
+        }
+    }
+    *o = '\0';
     return out;
 }
 

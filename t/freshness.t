@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 64;
+plan tests => 67;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -75,6 +75,20 @@ ok t_cmp(cc($r), 'no-store, no-cache, must-revalidate',
          'a session page: no lifetime, no public added');
 ok t_cmp($r->header('Expires'), 'Thu, 19 Nov 1981 08:52:00 GMT',
          'and its own Expires in the past kept');
+
+# --- a handler's Cache-Control of 40,000 members, on 80 lines -------------
+# composed once with the policy's, each member once (the first wins)
+{
+    # one field of 400 KB: past LWP's default line limit of 8 KB
+    local @LWP::Protocol::http::EXTRA_SOCK_OPTS = (MaxLineLength => 0);
+    $r = GET '/fresh/many.sh';
+}
+my @members = split /, /, cc($r);
+ok t_cmp(scalar @members, 40_002, '40,000 members and the policy\'s two');
+ok t_cmp("@members[0, 1, 39_999, 40_000, 40_001]",
+         'm1_0 m1_1 m80_499 max-age=3600 public',
+         'in order, the policy\'s last');
+ok t_cmp(scalar(grep { /^m1_0\b/ } @members), 1, 'a member sent twice: once');
 
 # --- <Location>: modification base, Expires off ---------------------------
 {
