@@ -259,19 +259,29 @@ apr_array_header_t *cc_control_parse(apr_pool_t *p, const char *value)
          * received: unknown syntax is kept, not repaired.  But a quote
          * left open (or one outside a quoted string) would, once other
          * directives are composed after it, hide them from every
-         * recipient: such a member is dropped.
+         * recipient: such a member is dropped, or, where it restricts
+         * (private, no-cache, no-store), kept without its value: a
+         * response its handler meant to restrict is never left open to
+         * every cache (RFC 9111 5.2.2.4, 5.2.2.7: unqualified is the
+         * stricter reading).
          */
         while (*s && *s != ',') {
             broken |= *s == '"';
             s++;
         }
-        if (end == start || broken) {
+        if (end == start) {
             continue;
         }
         d.name = apr_pstrmemdup(p, start, (apr_size_t)(end - start));
         cc_lower((char *)d.name);
         d.value = NULL;
-        if (vstart) {
+        if (broken) {
+            if (strcmp(d.name, "private") && strcmp(d.name, "no-cache")
+                && strcmp(d.name, "no-store")) {
+                continue;
+            }
+        }
+        else if (vstart) {
             const char *vend = s;
 
             while (vend > vstart && (vend[-1] == ' ' || vend[-1] == '\t')) {

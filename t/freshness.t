@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 67;
+plan tests => 68;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -75,6 +75,10 @@ ok t_cmp(cc($r), 'no-store, no-cache, must-revalidate',
          'a session page: no lifetime, no public added');
 ok t_cmp($r->header('Expires'), 'Thu, 19 Nov 1981 08:52:00 GMT',
          'and its own Expires in the past kept');
+
+# private with its quote left open is still private: no lifetime, no public
+$r = GET '/fresh/openquote.sh';
+ok t_cmp(cc($r), 'private', 'private=" never closed: private, and no more');
 
 # --- a handler's Cache-Control of 40,000 members, on 80 lines -------------
 # composed once with the policy's, each member once (the first wins)

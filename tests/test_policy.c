@@ -152,13 +152,23 @@ START_TEST(control_parse)
      * quoted string, is dropped: composed before the policy's directives
      * it would swallow them (found by fuzz/fuzz_control.c)
      */
-    ck_assert_str_eq(roundtrip("no-cache=\"Set-Cookie"), "");
-    ck_assert_str_eq(roundtrip("public, no-cache=\"Set-Cookie"), "public");
+    ck_assert_str_eq(roundtrip("community=\"UCI"), "");
+    ck_assert_str_eq(roundtrip("public, community=\"UCI"), "public");
     ck_assert_str_eq(roundtrip("a=\"x\\"), "");
     ck_assert_str_eq(roundtrip("a=\"x\\\", private"), "");
     ck_assert_str_eq(roundtrip("a=b\"c, private"), "private");
     ck_assert_str_eq(roundtrip("a=\"b\"c\"d, private"), "private");
     ck_assert_str_eq(roundtrip("a=\"b\" \"c\", private"), "private");
+    /* ... but one that restricts the response stays, unqualified: the
+     * stricter reading
+     */
+    ck_assert_str_eq(roundtrip("private=\"Set-Cookie, max-age=60"),
+                     "private");
+    ck_assert_str_eq(roundtrip("public, No-Cache=\"X"), "public, no-cache");
+    ck_assert_str_eq(roundtrip("no-store=x\"y, max-age=5"),
+                     "no-store, max-age=5");
+    ck_assert_str_eq(roundtrip("no-cache=a\"b, private=\"c"),
+                     "no-cache, private");
 }
 END_TEST
 
