@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
 /*
- * fuzz.h: what every libFuzzer harness in fuzz/ shares.  Each
- * fuzz/fuzz_*.c defines LLVMFuzzerInitialize (APR, once) and
+ * fuzz.h: what every libFuzzer harness in fuzz/ shares, with the
+ * harness' LLVMFuzzerInitialize (APR, once: each harness is a program of
+ * its own, and includes this once).  Each fuzz/fuzz_*.c defines
  * LLVMFuzzerTestOneInput (a pool per input), and checks its invariants
  * with CC_FUZZ_CHECK, which aborts: libFuzzer then saves the input.
  *
@@ -110,8 +111,10 @@ static inline apr_int64_t cc_fuzz_int64(const uint8_t **data, size_t *size)
     return (apr_int64_t)v;
 }
 
-static inline int cc_fuzz_init(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     if (apr_initialize() != APR_SUCCESS) {
         abort();
     }

@@ -263,13 +263,6 @@ static void check_merge(apr_pool_t *p, const apr_array_header_t *handler,
     check_roundtrip(p, out);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return cc_fuzz_init();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = cc_fuzz_pool();

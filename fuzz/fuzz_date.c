@@ -146,13 +146,6 @@ static void check_date(const char *value, apr_time_t now)
     }
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return cc_fuzz_init();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = cc_fuzz_pool();

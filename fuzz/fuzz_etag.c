@@ -249,13 +249,6 @@ static void check_make(apr_pool_t *p, const uint8_t *data, size_t size,
                   == !f.weak);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return cc_fuzz_init();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = cc_fuzz_pool();

@@ -88,13 +88,6 @@ static void check_max_age(const cc_lifetime *lt, apr_time_t now,
     CC_FUZZ_CHECK(age == want);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return cc_fuzz_init();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = cc_fuzz_pool();

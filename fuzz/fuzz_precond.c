@@ -202,13 +202,6 @@ static void check(const cc_precond_in *in)
     CC_FUZZ_CHECK(status == (ims ? 304 : 0));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return cc_fuzz_init();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = cc_fuzz_pool();
