@@ -82,6 +82,8 @@ static int condcache_core_tag_is_ours(request_rec *r,
 static int condcache_readable(const request_rec *r);
 static void condcache_note_static(request_rec *r, const char *note,
                                   int first);
+static void condcache_put_validators(request_rec *r, condcache_req *ctx,
+                                     int put, int later);
 static condcache_req *condcache_file_state(request_rec *r,
                                            const condcache_dir_conf *conf);
 static int condcache_send_304(request_rec *r, const condcache_req *ctx);
@@ -626,6 +628,22 @@ static condcache_req *condcache_file_state(request_rec *r,
     return ctx;
 }
 
+/* The validators filter puts this module's validators on the 200 (or
+ * takes the file's tag away); later: the client's preconditions are the
+ * last filter's to decide, on what leaves
+ */
+static void condcache_put_validators(request_rec *r, condcache_req *ctx,
+                                     int put, int later)
+{
+    ctx->put = put;
+    ap_add_output_filter_handle(condcache_validators_filter_handle, ctx, r,
+                                r->connection);
+    if (later) {
+        condcache_hide(r, ctx, 1);
+        condcache_add_final_filter(r);
+    }
+}
+
 /* GET, HEAD and POST of a file, just before the default handler sends it
  * (every other handler has declined).  The default handler answers a path
  * after the file name with a 404 unless AcceptPathInfo says otherwise.
@@ -682,14 +700,8 @@ int condcache_handler_file(request_rec *r)
             || (r->no_local_copy && digest == CONDCACHE_DIGEST_OFF)) {
             return DECLINED;
         }
-        ctx = condcache_req_get(r);
-        ctx->put = CONDCACHE_PUT_NO_ETAG;
-        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
-                                    r, r->connection);
-        if (conditional) {
-            condcache_hide(r, ctx, 1);
-            condcache_add_final_filter(r);
-        }
+        condcache_put_validators(r, condcache_req_get(r),
+                                 CONDCACHE_PUT_NO_ETAG, conditional);
         return DECLINED;
     }
     if (bytes == CONDCACHE_BYTES_CODED) {
@@ -702,14 +714,8 @@ int condcache_handler_file(request_rec *r)
         }
         ctx = condcache_file_state(r, conf);
         condcache_validators(r, conf, 1, ctx, &in);
-        ctx->put = CONDCACHE_PUT_FILE;
-        ap_add_output_filter_handle(condcache_validators_filter_handle, ctx,
-                                    r, r->connection);
-        if (conditional) {
-            condcache_hide(r, ctx, 1);
-            condcache_add_final_filter(r);
-        }
-        else {
+        condcache_put_validators(r, ctx, CONDCACHE_PUT_FILE, conditional);
+        if (!conditional) {
             condcache_note_static(r, "200 unconditional", first);
             ctx->decided = 1;
         }
@@ -730,10 +736,7 @@ int condcache_handler_file(request_rec *r)
             ctx->decided = 1;
             if (!ours) {
                 condcache_validators(r, conf, 1, ctx, &in);
-                ctx->put = CONDCACHE_PUT_FILE;
-                ap_add_output_filter_handle(
-                    condcache_validators_filter_handle, ctx, r,
-                    r->connection);
+                condcache_put_validators(r, ctx, CONDCACHE_PUT_FILE, 0);
             }
         }
         return DECLINED;
@@ -756,9 +759,7 @@ int condcache_handler_file(request_rec *r)
     }
     condcache_note_add(r, "200", out.reason, first);
     condcache_hide(r, ctx, out.range == CC_RANGE_IGNORE);
-    ctx->put = CONDCACHE_PUT_FILE;
-    ap_add_output_filter_handle(condcache_validators_filter_handle, ctx, r,
-                                r->connection);
+    condcache_put_validators(r, ctx, CONDCACHE_PUT_FILE, 0);
     return DECLINED;
 }
 
