@@ -771,8 +771,7 @@ int condcache_handler_file(request_rec *r)
 /* The default handler set the core's ETag (FileETag) and Last-Modified:
  * put this module's in their place, or take the tag away where a filter
  * changes the bytes, before any content filter (mod_include, mod_deflate)
- * sees the response, exactly as if the handler had set them.  A filter
- * that asks for no tag ("no-etag": mod_include) is heard.
+ * sees the response, exactly as if the handler had set them.
  */
 apr_status_t condcache_validators_filter(ap_filter_t *f,
                                                 apr_bucket_brigade *bb)
@@ -781,9 +780,15 @@ apr_status_t condcache_validators_filter(ap_filter_t *f,
     const condcache_req *ctx = f->ctx;
 
     if (r->status == HTTP_OK) {
-        if (ctx->put == CONDCACHE_PUT_FILE && ctx->etag
-            && !apr_table_get(r->notes, "no-etag")) {
+        if (ctx->put == CONDCACHE_PUT_FILE && ctx->etag) {
+            /* the response is the file's bytes, so a "no-etag" here is
+             * the core's, for a FileETag None that a CondCacheETag of
+             * this scope or an enclosing one overrides (mod_include,
+             * which also asks for no tag, changes the bytes: no
+             * CONDCACHE_PUT_FILE then)
+             */
             apr_table_setn(r->headers_out, "ETag", ctx->etag);
+            apr_table_unset(r->notes, "no-etag");
         }
         else {
             apr_table_unset(r->headers_out, "ETag");

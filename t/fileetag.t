@@ -25,6 +25,8 @@ my @forms = (
     [ 'cc',          'CondCacheETag Size',                'size' ],
     [ 'cc/all',      'a parent\'s CondCacheETag Size over FileETag All',
                                                           'size' ],
+    [ 'cc/none',     'a parent\'s CondCacheETag Size over FileETag None',
+                                                          'size' ],
     [ 'ccrel/size',  'a parent\'s CondCacheETag +INode over FileETag Size',
                                                           'inode size' ],
 );
