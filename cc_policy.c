@@ -417,6 +417,13 @@ static int cc_restricts(const apr_array_header_t *list, const char *name)
                       || !strcmp(name, "no-store"));
 }
 
+int cc_control_restricted(const apr_array_header_t *list)
+{
+    return list && (cc_restricts(list, "no-store")
+                    || cc_restricts(list, "no-cache")
+                    || cc_restricts(list, "private"));
+}
+
 apr_array_header_t *cc_control_merge(apr_pool_t *p,
                                      const apr_array_header_t *handler,
                                      const apr_array_header_t *policy,
@@ -438,9 +445,7 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
          * lifetime and no permission from the policy (CONFORMANCE.md 5.6:
          * a PHP session page stays what it said it is)
          */
-        int restricted = cc_restricts(handler, "no-store")
-                         || cc_restricts(handler, "no-cache")
-                         || cc_restricts(handler, "private");
+        int restricted = cc_control_restricted(handler);
 
         out = apr_array_copy(p, handler);
         for (i = 0; i < policy->nelts; i++) {

@@ -269,6 +269,12 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
                                      const apr_array_header_t *policy,
                                      cc_merge_mode mode);
 
+/* Whether the directives say the response is not to be stored, or not
+ * by a shared cache, or to be revalidated every time: no-store, or
+ * no-cache or private without a field name (CONFORMANCE.md 5.6).
+ */
+int cc_control_restricted(const apr_array_header_t *list);
+
 /* Rules by media type: an exact type ("image/png") beats a wildcard
  * ("image/" and a star), which beats the default.  Types are compared
  * without parameters and case-insensitively.

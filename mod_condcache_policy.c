@@ -268,11 +268,19 @@ static void condcache_apply_policy(request_rec *r,
         }
     }
     else if (!sent) {
-        /* nothing of the handler's: the policy's directives, composed
-         * when the configuration was read, after the lifetime
+        /* no Cache-Control of the handler's: the policy's directives,
+         * composed when the configuration was read, after the lifetime,
+         * but for a handler's Expires: that is its lifetime, which a
+         * merge keeps (as mod_expires leaves a response with Expires)
          */
         const char *more = controls ? controls->field : NULL;
         char num[32];
+
+        expires = NULL;
+        if (sent_expires && mode == CC_MERGE_MERGE) {
+            expires = sent_expires;
+            delta = -1;
+        }
 
         if (immutable && (!controls
                           || !cc_control_find(controls->list, "immutable"))) {
@@ -288,12 +296,20 @@ static void condcache_apply_policy(request_rec *r,
         else {
             field = more;
         }
-        expires = NULL;
     }
     else {
-        apr_array_header_t *policy, *merged;
+        apr_array_header_t *handler, *policy, *merged;
         const cc_directive *max_age;
+        int merge = mode == CC_MERGE_MERGE;
 
+        /* a merge keeps the handler's lifetime (its max-age, or else its
+         * Expires), and adds no Expires to a response the handler said
+         * is not to be stored or reused unchecked (CONFORMANCE.md 5.6)
+         */
+        handler = cc_control_parse(r->pool, sent);
+        if (merge && sent_expires && !cc_control_find(handler, "max-age")) {
+            delta = -1;
+        }
         policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
         if (delta >= 0) {
             cc_directive *d = apr_array_push(policy);
@@ -310,12 +326,12 @@ static void condcache_apply_policy(request_rec *r,
             d->name = "immutable";
             d->value = NULL;
         }
-        merged = cc_control_merge(r->pool, cc_control_parse(r->pool, sent),
-                                  policy, mode);
+        merged = cc_control_merge(r->pool, handler, policy, mode);
         field = cc_control_compose(r->pool, merged);
         max_age = cc_control_find(merged, "max-age");
         delta = -1;
         if (!max_age || !max_age->value
+            || (merge && cc_control_restricted(handler))
             || !cc_delta_parse(max_age->value, &delta)) {
             delta = -1;
         }

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 68;
+plan tests => 74;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -175,7 +175,8 @@ ok t_cmp(expires_in($r), $HOUR, 'and its Expires');
 $r = GET '/fresh/app.sh';
 ok t_cmp(cc($r), 'private, max-age=0',
          'Merge: the application\'s directives stand, one max-age');
-ok t_cmp(expires_in($r), 0, 'Merge: Expires = Date + its max-age');
+ok t_cmp($r->header('Expires'), undef,
+         'Merge: no Expires added to a private response (5.6)');
 $r = GET '/fresh/keep/app.sh';
 ok t_cmp(cc($r), 'private, max-age=0', 'Keep: untouched');
 ok t_cmp($r->header('Expires'), undef, 'Keep: no Expires added');
@@ -187,6 +188,20 @@ for my $url (qw(/fresh/app.sh /fresh/keep/app.sh /fresh/replace/app.sh)) {
     my $n = () = $v =~ /max-age/g;
     ok t_cmp($n, 1, "$url: exactly one max-age");
 }
+
+# an application's Expires is its lifetime: a merge adds no max-age beside
+# it (mod_expires leaves such a response alone); Replace puts the policy's
+my $E2037 = 'Thu, 01 Jan 2037 00:00:00 GMT';
+$r = GET '/fresh/expires.sh';
+ok t_cmp(cc($r), 'public', 'Merge, the application\'s Expires: no max-age');
+ok t_cmp($r->header('Expires'), $E2037, 'and its Expires kept');
+$r = GET '/fresh/expires-cc.sh';
+ok t_cmp(cc($r), 'no-transform, public',
+         'Merge, Expires beside Cache-Control: no max-age');
+ok t_cmp($r->header('Expires'), $E2037, 'and its Expires kept');
+$r = GET '/fresh/replace/expires.sh';
+ok t_cmp(cc($r), 'max-age=3600, public', 'Replace: the policy\'s lifetime');
+ok t_cmp(expires_in($r), $HOUR, 'Replace: Expires agrees with it');
 
 # --- fingerprinted URLs ----------------------------------------------------
 $r = GET '/fresh/fp/app.3f9a1c2e.js';
