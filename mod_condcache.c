@@ -314,11 +314,20 @@ static void condcache_insert_filter(request_rec *r)
      * nor Range on bytes whose tag is not known yet: it sees none of
      * them.
      */
-    condcache_add_final_filter(r);
     memset(&in, 0, sizeof(in));
     if (condcache_read_fields(r, r->headers_in, &in) || in.has_range) {
+        /* A range of a proxied response is the backend's to cut: httpd's
+         * byterange filter cuts only a body held whole, and a proxied one
+         * (a video, a download) is often larger than the digest's limit.
+         * Such a request goes to the backend as without the module.
+         */
+        if (in.has_range && r->proxyreq != PROXYREQ_NONE) {
+            condcache_note(r, "pass", "range");
+            return;
+        }
         condcache_hide(r, condcache_req_get(r), 1);
     }
+    condcache_add_final_filter(r);
 }
 
 /* insert_error_filter: the responses httpd makes itself (redirects,

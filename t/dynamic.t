@@ -12,7 +12,7 @@ use File::Path ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 88;
+plan tests => 94;
 
 # --- a CGI without validators ----------------------------------------------
 my $r = GET '/dyn/hello.sh';
@@ -221,6 +221,28 @@ for my $c (['/gz/big.txt', 'gzip'], ['/gz/static-br/big.txt', 'br']) {
     ok t_cmp($p->header('ETag'), $T, 'proxied: the same digest as direct');
     ok t_cmp(GET_RC('/app/hello.sh', 'If-None-Match' => $T), 304,
              'proxied: 304');
+
+    # a range of a proxied file larger than the digest's limit (a video
+    # seeked into): the backend's 206, as without the module
+    my $big = join '', map { sprintf "%07d\n", $_ } 0 .. 262_143;   # 2 MiB
+    my $path = file_path('backend/big.txt');
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $big;
+    close $fh;
+    set_mtime('backend/big.txt');            # a strong tag, long unchanged
+    my $bt = GET('/backend/big.txt')->header('ETag');     # the backend's
+    my $rr;
+    ok t_cmp(note_for(GET => '/app/big.txt', sub {
+                 $rr = GET '/app/big.txt', Range => 'bytes=800000-800015' }),
+             'pass range', 'proxied Range: left to the backend');
+    ok t_cmp($rr->code, 206, 'proxied Range, 2 MiB: 206');
+    ok t_cmp($rr->content, substr($big, 800_000, 16), 'the range');
+    $rr = GET '/app/big.txt', Range => 'bytes=0-7', 'If-Range' => $bt;
+    ok t_cmp($rr->code, 206, 'with the backend\'s tag in If-Range: 206');
+    $rr = GET '/app/big.txt', Range => 'bytes=0-7', 'If-Range' => '"x"';
+    ok t_cmp($rr->code, 200, 'with another tag: the whole 200');
+    ok t_cmp(length $rr->content, length $big, 'all of it');
+    unlink $path;
     Apache::TestRequest::module($old);
 }
 
