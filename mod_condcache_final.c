@@ -450,6 +450,7 @@ apr_status_t condcache_final_filter(ap_filter_t *f,
     request_rec *r = f->r;
     condcache_final_ctx *ctx = f->ctx;
     apr_status_t rv;
+    int first = !ctx;
 
     if (!ctx) {
         const condcache_dir_conf *conf =
@@ -516,9 +517,11 @@ apr_status_t condcache_final_filter(ap_filter_t *f,
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
-        if (apr_time_now() > ctx->deadline) {
+        if (!first && apr_time_now() > ctx->deadline) {
             /* held as long as CondCacheDigestMaxWait allows: the client
-             * has waited long enough for the first byte
+             * has waited long enough for the first byte.  What the
+             * handler passed in its first brigade was written before
+             * the wait began (CondCacheDigestMaxWait 0 holds that much)
              */
             return condcache_final_release(f, bb, "slow");
         }

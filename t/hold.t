@@ -13,7 +13,7 @@ use Time::HiRes qw(time);
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 19;
+plan tests => 22;
 
 my $base = 'http://' . Apache::TestRequest::hostport();
 my $ua = LWP::UserAgent->new(timeout => 120);
@@ -107,6 +107,16 @@ ok t_cmp(GET_RC('/dyn/patient/slow.sh',
 # a slow response still answers the preconditions, on what it has
 ok t_cmp(GET_RC('/dyn/slow.sh', 'If-Match' => '"x"'), 412,
          'slow, If-Match without a tag to match: 412 before any byte');
+# CondCacheDigestMaxWait 0 holds what the handler has already written:
+# a page written at once gets its digest, a slow one none
+$r = GET '/dyn/nowait/one.lua';
+ok t_cmp($r->header('ETag'), digest_tag('text/plain', '', "written at once\n"),
+         'CondCacheDigestMaxWait 0, written at once: its digest');
+ok t_cmp(GET_RC('/dyn/nowait/one.lua', 'If-None-Match' => $r->header('ETag')),
+         304, 'and its 304');
+ok t_cmp(note_for(GET => '/dyn/nowait/slow.sh',
+                  sub { GET_RC '/dyn/nowait/slow.sh' }),
+         'pass slow', 'CondCacheDigestMaxWait 0, a slow script: streamed');
 
 # the server's child processes (the parent forks them; mod_cgid's daemon
 # and the scripts it runs are not request threads)
