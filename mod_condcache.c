@@ -345,18 +345,26 @@ static void condcache_insert_error_filter(request_rec *r)
 }
 
 
-/* The log shows the request as the client sent it. */
+/* The log shows the request as the client sent it: the fields the
+ * first request that took some out kept, on every request of the chain
+ * (mod_log_config reads the last one, which an internal redirect gave
+ * the table without them)
+ */
 static int condcache_log_transaction(request_rec *r)
 {
+    apr_table_t *fields = NULL;
     request_rec *rr;
 
-    for (rr = r; rr; rr = rr->next) {
-        condcache_req *ctx = ap_get_module_config(rr->request_config,
-                                                  &condcache_module);
+    for (rr = r; rr && !fields; rr = rr->next) {
+        const condcache_req *ctx = ap_get_module_config(rr->request_config,
+                                                        &condcache_module);
 
         if (ctx && ctx->fields) {
-            rr->headers_in = ctx->fields;
+            fields = ctx->fields;
         }
+    }
+    for (rr = fields ? r : NULL; rr; rr = rr->next) {
+        rr->headers_in = fields;
     }
     return DECLINED;
 }

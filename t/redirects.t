@@ -12,7 +12,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 16;
+plan tests => 18;
 
 set_mtime('static/404.html');
 set_mtime('ssi/inc.txt');
@@ -67,4 +67,27 @@ for my $case (['414', 'GET /' . ('a' x 9000) . ' HTTP/1.1'],
     my ($cc) = $wire =~ m{^Cache-Control: ([^\r\n]*)}mi;
     ok t_cmp($cc // 'none', 'max-age=3600',
              "the $want gets the host's default lifetime");
+}
+
+# The access log shows the request as the client sent it, also when the
+# request that took its preconditions out (a digest scope) redirects
+# internally to one that did not (a CGI's local Location).
+{
+    set_mtime('static/a.txt');
+    my $A = tag_of('static/a.txt');
+    my $id = "local-$$";
+    my $r = GET '/dyn/local.sh', 'If-None-Match' => $A, 'X-Test-Id' => $id;
+    ok t_cmp($r->code, 304, 'a local redirect to a file: its 304');
+    my $log = Apache::Test::vars('t_logs') . '/condcache_log';
+    my $logged = 'no log line';
+    for (1 .. 50) {
+        open my $fh, '<', $log or die "$log: $!";
+        while (<$fh>) {
+            # mod_log_config writes a quote as \"
+            ($logged = $1) =~ s/\\"/"/g if /^GET \S+ \d+ "(.*)" \Q$id\E \[/;
+        }
+        last if $logged ne 'no log line';
+        select undef, undef, undef, 0.1;
+    }
+    ok t_cmp($logged, $A, 'the log shows the If-None-Match sent');
 }
