@@ -24,6 +24,7 @@
 
 #include <string.h>
 
+#include <apr_fnmatch.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -40,7 +41,10 @@ static const cc_typemap_chain *condcache_chain(apr_pool_t *p,
 static int condcache_flag_in(const ap_directive_t *first, const char *name,
                              const ap_directive_t **where);
 static const ap_directive_t *condcache_policy_in(const ap_directive_t *first);
-static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d);
+static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d,
+                                      int *wild);
+static int condcache_wild_covers(apr_pool_t *p, const char *pattern,
+                                 const char *dir);
 static void condcache_collect(apr_pool_t *p, const ap_directive_t *first,
                               apr_array_header_t *scopes);
 static void condcache_check_server(apr_pool_t *p, server_rec *s,
@@ -705,6 +709,7 @@ const command_rec condcache_cmds[] = {
 typedef struct {
     const ap_directive_t *node;      /* the section, NULL for a server */
     const char *dir;                 /* a plain <Directory>'s path */
+    const char *wild;                /* a wildcard <Directory>'s pattern */
     int on;                          /* CondCache: 1, 0, -1 unset */
     int expires;                     /* ExpiresActive: 1, 0, -1 unset */
     const ap_directive_t *policy;    /* its first freshness directive */
@@ -752,9 +757,10 @@ static const ap_directive_t *condcache_policy_in(const ap_directive_t *first)
 }
 
 /* A <Directory> path without quotes, '>' and a trailing slash; NULL for
- * a regex or a wildcard, which no prefix decides
+ * a regex; *wild tells a wildcard, matched as httpd does (apr_fnmatch)
  */
-static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d)
+static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d,
+                                      int *wild)
 {
     char *args = apr_pstrdup(p, d->args ? d->args : ""), *gt, *path;
     const char *rest = args;
@@ -764,9 +770,11 @@ static const char *condcache_dir_path(apr_pool_t *p, const ap_directive_t *d)
         *gt = '\0';
     }
     path = ap_getword_conf(p, &rest);
-    if (!*path || !strcmp(path, "~") || strpbrk(path, "*?[")) {
+    *wild = 0;
+    if (!*path || !strcmp(path, "~")) {
         return NULL;
     }
+    *wild = strpbrk(path, "*?[") != NULL;
     len = strlen(path);
     while (len > 1 && path[len - 1] == '/') {
         path[--len] = '\0';
@@ -791,8 +799,18 @@ static void condcache_collect(apr_pool_t *p, const ap_directive_t *first,
         }
         sc = apr_array_push(scopes);
         sc->node = d;
-        sc->dir = !strcasecmp(d->directive, "<Directory")
-                  ? condcache_dir_path(p, d) : NULL;
+        sc->dir = sc->wild = NULL;
+        if (!strcasecmp(d->directive, "<Directory")) {
+            int wild;
+            const char *path = condcache_dir_path(p, d, &wild);
+
+            if (wild) {
+                sc->wild = path;
+            }
+            else {
+                sc->dir = path;
+            }
+        }
         sc->on = condcache_flag_in(d->first_child, "CondCache", NULL);
         sc->expires = condcache_flag_in(d->first_child, "ExpiresActive",
                                         &sc->expires_at);
@@ -807,7 +825,28 @@ static void condcache_collect(apr_pool_t *p, const ap_directive_t *first,
  * else the server's; -2 where a <Location> or <Files> could be reached by
  * a <Directory> that sets it
  */
-static int condcache_effective(const condcache_scope *sc,
+/* whether a wildcard <Directory> applies to dir: it matches dir or a
+ * directory above it, component for component (APR_FNM_PATHNAME)
+ */
+static int condcache_wild_covers(apr_pool_t *p, const char *pattern,
+                                 const char *dir)
+{
+    char *prefix = apr_pstrdup(p, dir);
+    char *slash;
+
+    for (;;) {
+        if (apr_fnmatch(pattern, prefix, APR_FNM_PATHNAME) == APR_SUCCESS) {
+            return 1;
+        }
+        slash = strrchr(prefix, '/');
+        if (!slash || slash == prefix) {
+            return 0;
+        }
+        *slash = '\0';
+    }
+}
+
+static int condcache_effective(apr_pool_t *p, const condcache_scope *sc,
                                const apr_array_header_t *scopes,
                                int server, apr_size_t field)
 {
@@ -822,15 +861,19 @@ static int condcache_effective(const condcache_scope *sc,
         const condcache_scope *up = &APR_ARRAY_IDX(scopes, i, condcache_scope);
 
         if (up->node == sc->node->parent) {
-            return condcache_effective(up, scopes, server, field);
+            return condcache_effective(p, up, scopes, server, field);
         }
     }
     if (!sc->dir) {
-        for (i = 0; i < scopes->nelts; i++) {
+        /* a <Location>, <Files> or wildcard: the server's value, unless a
+         * <Directory> that turns the flag On may be what applies
+         */
+        for (i = 0; server != 1 && i < scopes->nelts; i++) {
             const condcache_scope *o = &APR_ARRAY_IDX(scopes, i,
                                                       condcache_scope);
 
-            if (o->dir && *(const int *)((const char *)o + field) == 1) {
+            if ((o->dir || o->wild)
+                && *(const int *)((const char *)o + field) == 1) {
                 return -2;
             }
         }
@@ -840,8 +883,17 @@ static int condcache_effective(const condcache_scope *sc,
         const condcache_scope *o = &APR_ARRAY_IDX(scopes, i, condcache_scope);
         apr_size_t len;
 
-        if (o == sc || !o->dir
+        if (o == sc || (!o->dir && !o->wild)
             || *(const int *)((const char *)o + field) < 0) {
+            continue;
+        }
+        if (o->wild) {
+            /* a pattern for this directory or one above it */
+            if (condcache_wild_covers(p, o->wild, sc->dir)
+                && (len = strlen(o->wild)) > blen) {
+                best = o;
+                blen = len;
+            }
             continue;
         }
         len = strlen(o->dir);
@@ -882,9 +934,9 @@ static void condcache_check_server(apr_pool_t *p, server_rec *s,
         if (!sc->policy) {
             continue;
         }
-        eon = condcache_effective(sc, scopes, on,
+        eon = condcache_effective(p, sc, scopes, on,
                                   APR_OFFSETOF(condcache_scope, on));
-        eexp = condcache_effective(sc, scopes, expires,
+        eexp = condcache_effective(p, sc, scopes, expires,
                                    APR_OFFSETOF(condcache_scope, expires));
         if (eon == 0 || eon == -1) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00007: %s, "

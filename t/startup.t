@@ -125,6 +125,15 @@ my @half = (
       qr/CC00008: .*, line %L: CondCacheExpiresByType/ ],
     [ "CondCache On\nExpiresActive On\n<Directory \"%d/a\">\nExpiresActive Off\nCondCacheExpiresByType text/css A60\n</Directory>", 5,
       undef ],
+    # a <Location> in a host with ExpiresActive On, whatever a <Directory>
+    # elsewhere says
+    [ "<Directory \"%d/x1\">\nExpiresActive On\n</Directory>\n<VirtualHost 127.0.0.1:65001>\nCondCache On\nExpiresActive On\n<Location /v>\nCondCacheControl public\n</Location>\n</VirtualHost>", 8,
+      qr/CC00008: .*, line %L: CondCacheControl in <Location \/v> beside ExpiresActive On/ ],
+    # a wildcard <Directory> is matched as httpd matches it
+    [ "CondCache On\n<Directory \"%d/*/wild\">\nExpiresActive On\n</Directory>\n<Directory \"%d/x5/wild\">\nCondCacheExpiresDefault A10\n</Directory>", 6,
+      qr/CC00008: .*, line %L: CondCacheExpiresDefault in <Directory .* beside ExpiresActive On/ ],
+    [ "CondCache On\n<Directory \"%d/*/other\">\nExpiresActive On\n</Directory>\n<Directory \"%d/x5/wild\">\nCondCacheExpiresDefault A10\n</Directory>", 6,
+      undef ],
 );
 
 plan tests => 2 * @cases + @half;
