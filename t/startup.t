@@ -139,22 +139,24 @@ my @half = (
 plan tests => 2 * @cases + @half;
 
 my $dir = tempdir(CLEANUP => 1);
-for my $c (@cases) {
-    my ($line, $want) = @$c;
-    for my $scope ('server', 'directory') {
-        my $conf = "$dir/httpd.conf";
-        open my $fh, '>', $conf or die "$conf: $!";
-        print $fh <<"EOC";
+# the start of every configuration below
+my $head = <<"EOC";
 ServerRoot "$dir"
 LoadModule mpm_event_module "$modules/mod_mpm_event.so"
 LoadModule authz_core_module "$modules/mod_authz_core.so"
+LoadModule expires_module "$modules/mod_expires.so"
 LoadModule condcache_module "$module"
 ServerName localhost
 Listen 127.0.0.1:65001
 ErrorLog "$dir/error_log"
 PidFile "$dir/httpd.pid"
 EOC
-        print $fh $scope eq 'server' ? "$line\n"
+for my $c (@cases) {
+    my ($line, $want) = @$c;
+    for my $scope ('server', 'directory') {
+        my $conf = "$dir/httpd.conf";
+        open my $fh, '>', $conf or die "$conf: $!";
+        print $fh $head, $scope eq 'server' ? "$line\n"
                                      : "<Directory \"$dir\">\n$line\n</Directory>\n";
         close $fh;
         my $out = `'$httpd' -t -d '$dir' -f '$conf' 2>&1`;
@@ -169,17 +171,6 @@ EOC
     }
 }
 
-my $head = <<"EOC";
-ServerRoot "$dir"
-LoadModule mpm_event_module "$modules/mod_mpm_event.so"
-LoadModule authz_core_module "$modules/mod_authz_core.so"
-LoadModule expires_module "$modules/mod_expires.so"
-LoadModule condcache_module "$module"
-ServerName localhost
-Listen 127.0.0.1:65001
-ErrorLog "$dir/error_log"
-PidFile "$dir/httpd.pid"
-EOC
 my $head_lines = () = $head =~ /\n/g;
 for my $c (@half) {
     my ($text, $line, $want) = @$c;

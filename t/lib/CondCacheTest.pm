@@ -10,7 +10,7 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 DELETE_RC digest_tag sanitized module_so LM_SECS LM_DATE);
+                 DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -88,20 +88,25 @@ sub note_for {
     return 'no log line';
 }
 
-# The tag CondCacheDigest gives a body: XXH3-128 (xxhsum -H2, an
-# implementation apart from the module's) of the media type, a NUL, the
-# content-coding, a NUL and the bytes sent.
-sub digest_tag {
-    my ($type, $coding, $body) = @_;
-    my $in = join "\0", $type // '', $coding // '', $body;
+# XXH3-128 of bytes as a quoted tag, by xxhsum -H2: an implementation
+# apart from the module's
+sub xxh128_tag {
+    my $bytes = shift;
     my $tmp = Apache::Test::vars('t_logs') . "/digest.$$";
     open my $fh, '>:raw', $tmp or die "$tmp: $!";
-    print $fh $in;
+    print $fh $bytes;
     close $fh;
     my $out = `xxhsum -H2 < '$tmp'`;
     unlink $tmp;
     $out =~ /^([0-9a-f]{32})/ or die "xxhsum: $out";
     return qq{"$1"};
+}
+
+# The tag CondCacheDigest gives a body: XXH3-128 of the media type, a NUL,
+# the content-coding, a NUL and the bytes sent.
+sub digest_tag {
+    my ($type, $coding, $body) = @_;
+    return xxh128_tag(join "\0", $type // '', $coding // '', $body);
 }
 
 # Apache::TestRequest has no DELETE.
