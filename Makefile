@@ -19,9 +19,10 @@ CI_WARN  ?= $(WARN) -Werror
 SRCS     = $(GLUESRCS) $(LIBSRCS)
 GLUESRCS = mod_condcache.c mod_condcache_config.c mod_condcache_file.c \
            mod_condcache_policy.c mod_condcache_final.c
-LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c cc_policy.c
+LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c cc_policy.c \
+           cc_store.c
 HDRS     = mod_condcache.h mod_condcache_private.h
-UNITS    = etag date precond digest policy
+UNITS    = etag date precond digest policy store
 
 APR_CFLAGS = $(shell pkg-config --cflags apr-1 2>/dev/null)
 APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)

@@ -316,4 +316,72 @@ struct cc_typemap_chain {
 const void *cc_typemap_resolve(const cc_typemap_chain *chain,
                                const char *content_type);
 
+/* ---------------------------------------------------------------------
+ * cc_store.c: the validator store's entries, keys and the request's own
+ * directives (CONFORMANCE.md 7)
+ */
+
+#define CC_STORE_VERSION    1
+#define CC_STORE_KEY_PREFIX "condcache1:"
+/* the prefix, 32 hex digits and a NUL */
+#define CC_STORE_KEY_LEN    (sizeof(CC_STORE_KEY_PREFIX) - 1 + 32 + 1)
+/* an encoded entry is never larger than this */
+#define CC_STORE_MAX        8192
+
+typedef enum {
+    CC_STORE_ENTRY = 1,      /* the validators of one representation */
+    CC_STORE_VARY = 2        /* a URI's Vary: where its entries are */
+} cc_store_kind;
+
+typedef struct {
+    cc_store_kind kind;
+    apr_int64_t stored;          /* seconds: when it was stored */
+    apr_int64_t expires;         /* seconds: the end of its lifetime */
+    apr_int64_t last_modified;   /* seconds, -1 for none */
+    apr_uint64_t length;         /* bytes of the 200's body */
+    apr_uint64_t nonce;          /* CC_STORE_VARY: its entries' generation */
+    const char *key;             /* the key it is stored under */
+    /* the fields a 304 repeats (RFC 9110 15.4.5), as the handler sent
+     * them; NULL for none
+     */
+    const char *etag;
+    const char *cache_control;
+    const char *expires_field;
+    const char *vary;            /* CC_STORE_VARY: the names it selects by */
+    const char *content_location;
+    const char *content_type;    /* what the freshness policy reads */
+} cc_store_entry;
+
+/* The entry in at most size bytes: its length, or 0 where it does not
+ * fit or a field holds a control character
+ */
+apr_size_t cc_store_encode(const cc_store_entry *e, unsigned char *buf,
+                           apr_size_t size);
+/* NULL and the entry, or why the bytes are no entry: another version, a
+ * failed check, a truncated or malformed value
+ */
+const char *cc_store_decode(apr_pool_t *p, const unsigned char *buf,
+                            apr_size_t len, cc_store_entry *e);
+/* the key of the parts (NULL and "" are two parts) */
+void cc_store_key(apr_pool_t *p, char out[CC_STORE_KEY_LEN],
+                  const char *const *parts, int n);
+/* "br,gzip", "br", "gzip" or "identity" */
+const char *cc_store_coding(const char *accept_encoding);
+const char *cc_store_vary_names(apr_pool_t *p, const char *vary);
+const char *cc_store_selecting(apr_pool_t *p, const char *names,
+                               const apr_table_t *fields);
+
+typedef struct {
+    int no_cache;            /* no-cache, or Pragma: no-cache alone */
+    int no_store;
+    apr_int64_t max_age;     /* -1 for none */
+    apr_int64_t min_fresh;   /* -1 for none */
+    apr_int64_t max_stale;   /* -1 for none; CC_DELTA_MAX with no value */
+} cc_store_request;
+
+void cc_store_request_parse(apr_pool_t *p, const char *cache_control,
+                            const char *pragma, cc_store_request *req);
+const char *cc_store_usable(const cc_store_request *req, apr_int64_t age,
+                            apr_int64_t lifetime);
+
 #endif /* MOD_CONDCACHE_H */
