@@ -99,6 +99,8 @@ static int condcache_log_transaction(request_rec *r);
 static void condcache_child_init(apr_pool_t *p, server_rec *s);
 static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
+static int condcache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp);
 static void condcache_test_config(apr_pool_t *pconf, server_rec *s);
 static void condcache_register_hooks(apr_pool_t *p);
 
@@ -301,6 +303,8 @@ static void condcache_insert_filter(request_rec *r)
                        r->method_number == M_GET
                        || r->method_number == M_POST
                        ? "pass not-static" : "pass method");
+        /* the validator store answers and records handler output */
+        condcache_store_applies(r, conf);
     }
     if (r->method_number != M_GET
         || CONDCACHE_VAL(conf, digest) == CONDCACHE_DIGEST_OFF
@@ -338,9 +342,16 @@ static void condcache_insert_error_filter(request_rec *r)
     const condcache_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &condcache_module);
 
+    const condcache_req *ctx = ap_get_module_config(r->request_config,
+                                                    &condcache_module);
+
     if (!r->main && CONDCACHE_VAL(conf, enabled)
         && CONDCACHE_HAS_POLICY(conf)) {
         condcache_insert_policy(r, 1);
+    }
+    /* a write's redirect or error still tells the store what it did */
+    if (ctx && ctx->store && r->method_number != M_GET) {
+        condcache_add_final_filter(r);
     }
 }
 
@@ -366,6 +377,10 @@ static int condcache_log_transaction(request_rec *r)
     for (rr = fields ? r : NULL; rr; rr = rr->next) {
         rr->headers_in = fields;
     }
+    /* a write whose response left by a way no filter of this module saw */
+    for (rr = r; rr; rr = rr->next) {
+        condcache_store_invalidate(rr);
+    }
     return DECLINED;
 }
 
@@ -383,9 +398,11 @@ static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     void *done = NULL;
 
-    (void)pconf;
     (void)plog;
     condcache_policy_post_config();
+    if (condcache_store_post_config(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     apr_pool_userdata_get(&done, "condcache_checked", s->process->pool);
     if (!done) {
         apr_pool_userdata_set((const void *)1, "condcache_checked",
@@ -404,6 +421,16 @@ static void condcache_test_config(apr_pool_t *pconf, server_rec *s)
 static void condcache_child_init(apr_pool_t *p, server_rec *s)
 {
     condcache_digests_init(p, s);
+    condcache_store_child_init(p, s);
+}
+
+static int condcache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    condcache_store_pre_config(pconf);
+    return OK;
 }
 
 static void condcache_register_hooks(apr_pool_t *p)
@@ -411,6 +438,11 @@ static void condcache_register_hooks(apr_pool_t *p)
     (void)p;
     condcache_policy_init();
 
+    /* before every other handler: the validator store's answers, then
+     * mod_dav's writes of files
+     */
+    ap_hook_handler(condcache_handler_store, NULL, NULL,
+                    APR_HOOK_REALLY_FIRST);
     ap_hook_handler(condcache_handler_dav, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* the file's decision just before the default handler (REALLY_LAST),
      * after every other handler declined (mod_actions runs LAST)
@@ -420,7 +452,9 @@ static void condcache_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(condcache_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(condcache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(condcache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    condcache_store_register_hooks();
     ap_hook_test_config(condcache_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(condcache_insert_filter, NULL, NULL,
                           APR_HOOK_REALLY_LAST);

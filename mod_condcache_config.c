@@ -100,6 +100,9 @@ const condcache_dir_conf condcache_defaults = {
     CONDCACHE_DIGEST_OFF,           /* buffering is the admin's choice */
     1024 * 1024,                    /* CondCacheDigestMaxSize 1 MiB */
     APR_USEC_PER_SEC,               /* CondCacheDigestMaxWait 1 second */
+    CONDCACHE_STORE_OFF,            /* the store answers nowhere */
+    0,                              /* the client's directives count */
+    NULL,                           /* CondCacheStoreUser REMOTE_USER */
     0
 };
 
@@ -120,6 +123,8 @@ void *condcache_create_dir_conf(apr_pool_t *p, char *dir)
     conf->digest = CONDCACHE_UNSET;
     conf->digest_max = CONDCACHE_UNSET;
     conf->digest_wait = CONDCACHE_UNSET;
+    conf->store_lifetime = CONDCACHE_UNSET;
+    conf->store_ignore_cc = CONDCACHE_UNSET;
     return conf;
 }
 
@@ -215,6 +220,15 @@ void *condcache_merge_dir_conf(apr_pool_t *p, void *basev,
     if (add->digest_wait != CONDCACHE_UNSET) {
         conf->digest_wait = add->digest_wait;
     }
+    if (add->store_lifetime != CONDCACHE_UNSET) {
+        conf->store_lifetime = add->store_lifetime;
+    }
+    if (add->store_ignore_cc != CONDCACHE_UNSET) {
+        conf->store_ignore_cc = add->store_ignore_cc;
+    }
+    if (add->store_user) {
+        conf->store_user = add->store_user;
+    }
     conf->own_lifetimes = add->own_lifetimes;
     conf->own_controls = add->own_controls;
 
@@ -299,6 +313,11 @@ static const condcache_keywords condcache_kw_digest = {
     APR_OFFSETOF(condcache_dir_conf, digest), "not On, Off or Override",
     { "On", "Off", "Override" },
     { CONDCACHE_DIGEST_ON, CONDCACHE_DIGEST_OFF, CONDCACHE_DIGEST_OVERRIDE }
+};
+
+static const condcache_keywords condcache_kw_store_ignore_cc = {
+    APR_OFFSETOF(condcache_dir_conf, store_ignore_cc), "neither On nor Off",
+    { "On", "Off" }, { 1, 0 }
 };
 
 static const char *condcache_set_keyword(cmd_parms *cmd, void *dconf,
@@ -688,6 +707,30 @@ const command_rec condcache_cmds[] = {
     AP_INIT_TAKE1("CondCacheDigestMaxWait", condcache_set_digest_wait, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "The longest a response is held back for its digest"),
+    AP_INIT_TAKE1("CondCacheStore", condcache_set_store, NULL, RSRC_CONF,
+                  "Where the validator store keeps its entries: an socache "
+                  "provider and its arguments (shmcb, memcache:host:port, "
+                  "redis:host:port), or none"),
+    AP_INIT_TAKE1("CondCacheStoreTimeout", condcache_set_store_timeout, NULL,
+                  RSRC_CONF,
+                  "The longest a request waits for the validator store"),
+    AP_INIT_TAKE1("CondCacheStoreRetry", condcache_set_store_timeout,
+                  (void *)1, RSRC_CONF,
+                  "How long a failed validator store is left alone, and "
+                  "how often the error log says so"),
+    AP_INIT_TAKE1("CondCacheStoreLifetime", condcache_set_store_lifetime,
+                  NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "How long a stored validator answers for the handler, or "
+                  "Off"),
+    AP_INIT_ITERATE("CondCacheStoreUser", condcache_set_store_user, NULL,
+                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                    "Who an entry is for: REMOTE_USER, header:Name, "
+                    "cookie:Name"),
+    AP_INIT_TAKE1("CondCacheStoreIgnoreCacheControl", condcache_set_keyword,
+                  (void *)&condcache_kw_store_ignore_cc,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Ignore the client's Cache-Control and Pragma for the "
+                  "validator store"),
     { NULL }
 };
 

@@ -73,7 +73,8 @@ typedef struct {
 
 static int condcache_streams(const char *type);
 static void condcache_make_412(request_rec *r);
-static int condcache_final_decide(request_rec *r, int digested);
+static int condcache_final_decide(request_rec *r, int digested,
+                                  apr_off_t length);
 static void condcache_drop_data(apr_bucket_brigade *bb);
 static apr_status_t condcache_pass_dropped(ap_filter_t *f,
                                            apr_bucket_brigade *bb);
@@ -169,7 +170,8 @@ static void condcache_make_412(request_rec *r)
  * 13.1.5), not with the file's.  digested: the tag is this filter's
  * digest, which the note says.
  */
-static int condcache_final_decide(request_rec *r, int digested)
+static int condcache_final_decide(request_rec *r, int digested,
+                                  apr_off_t length)
 {
     const condcache_req *rctx = ap_get_module_config(r->request_config,
                                                      &condcache_module);
@@ -180,6 +182,13 @@ static int condcache_final_decide(request_rec *r, int digested)
 
     if (rctx && rctx->decided) {
         return 0;
+    }
+    if (rctx && rctx->store) {
+        /* the validators that leave go into the store (and a handler's
+         * page without Last-Modified gets one from it) before they are
+         * compared with the client's
+         */
+        condcache_store_record(r, length);
     }
     fields = condcache_client_fields(r);
     memset(&in, 0, sizeof(in));
@@ -317,7 +326,7 @@ static apr_status_t condcache_final_release(ap_filter_t *f,
     if (ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
         APR_BRIGADE_PREPEND(bb, ctx->held);
     }
-    status = condcache_final_decide(f->r, 0);
+    status = condcache_final_decide(f->r, 0, -1);
     if (status) {
         return condcache_final_turn(f, bb, status);
     }
@@ -436,7 +445,7 @@ static apr_status_t condcache_final_eos(ap_filter_t *f,
      */
     apr_table_unset(r->notes, "no-etag");
     APR_BRIGADE_PREPEND(bb, ctx->held);
-    status = condcache_final_decide(r, 1);
+    status = condcache_final_decide(r, 1, ctx->held_bytes);
     if (status) {
         return condcache_final_turn(f, bb, status);
     }
@@ -457,6 +466,11 @@ apr_status_t condcache_final_filter(ap_filter_t *f,
             ap_get_module_config(r->per_dir_config, &condcache_module);
         int mode = CONDCACHE_VAL(conf, digest), status;
 
+        if (condcache_store_first(r)) {
+            /* a 304 from the store, or a write: nothing to decide */
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
         if (r->status != HTTP_OK
             || apr_table_get(r->headers_out, "Content-Range")) {
             /* preconditions are for a 200 (CONFORMANCE.md 2.2) */
@@ -474,7 +488,7 @@ apr_status_t condcache_final_filter(ap_filter_t *f,
             || (mode == CONDCACHE_DIGEST_ON
                 && apr_table_get(r->headers_out, "ETag")
                 && !apr_table_get(r->notes, "no-etag"))) {
-            status = condcache_final_decide(r, 0);
+            status = condcache_final_decide(r, 0, -1);
             if (status) {
                 return condcache_final_turn(f, bb, status);
             }

@@ -26,6 +26,7 @@
  *   mod_condcache_policy.c  the freshness policy and its filter
  *   mod_condcache_final.c   the last filter: digests, and decisions on the
  *                           validators that leave
+ *   mod_condcache_store.c   the validator store
  *
  * The protocol itself is in the APR-only units, mod_condcache.h.
  */
@@ -77,8 +78,17 @@ typedef struct {
     int digest;                      /* CONDCACHE_DIGEST_* */
     apr_off_t digest_max;            /* CONDCACHE_UNSET or bytes */
     apr_interval_time_t digest_wait; /* CONDCACHE_UNSET or microseconds */
+    /* the validator store: how long an entry answers (seconds,
+     * CONDCACHE_UNSET or CONDCACHE_STORE_OFF), the client's directives
+     * ignored, who a private entry is for (condcache_identity, NULL unset)
+     */
+    apr_int64_t store_lifetime;
+    int store_ignore_cc;
+    apr_array_header_t *store_user;
     int touched;                     /* a directive set something here */
 } condcache_dir_conf;
+
+#define CONDCACHE_STORE_OFF (-2)
 
 #define CONDCACHE_DIGEST_OFF      0
 #define CONDCACHE_DIGEST_ON       1      /* where the handler sent no ETag */
@@ -110,6 +120,9 @@ extern const condcache_dir_conf condcache_defaults;
 #define CONDCACHE_MERGE(b, o, f) \
     ((o)->f != CONDCACHE_UNSET ? (o)->f : (b)->f)
 
+/* what a request knows of the validator store (mod_condcache_store.c) */
+typedef struct condcache_store_req condcache_store_req;
+
 /* per-request state */
 typedef struct {
     apr_table_t *fields;       /* the request's fields before this module
@@ -129,6 +142,7 @@ typedef struct {
     int sent_taken;
     const char *sent_control;
     const char *sent_expires;
+    condcache_store_req *store;   /* the store serves this request */
 } condcache_req;
 
 /* what the validators filter does to the default handler's 200 */
@@ -194,6 +208,25 @@ apr_status_t condcache_policy_filter(ap_filter_t *f,
 void condcache_add_final_filter(request_rec *r);
 apr_status_t condcache_final_filter(ap_filter_t *f,
                                     apr_bucket_brigade *bb);
+
+/* mod_condcache_store.c */
+const char *condcache_set_store(cmd_parms *cmd, void *dconf,
+                                const char *arg);
+const char *condcache_set_store_timeout(cmd_parms *cmd, void *dconf,
+                                        const char *arg);
+const char *condcache_set_store_lifetime(cmd_parms *cmd, void *dconf,
+                                         const char *arg);
+const char *condcache_set_store_user(cmd_parms *cmd, void *dconf,
+                                     const char *arg);
+void condcache_store_pre_config(apr_pool_t *pconf);
+int condcache_store_post_config(apr_pool_t *pconf, server_rec *s);
+void condcache_store_child_init(apr_pool_t *pchild, server_rec *s);
+void condcache_store_register_hooks(void);
+int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf);
+int condcache_handler_store(request_rec *r);
+int condcache_store_first(request_rec *r);
+void condcache_store_record(request_rec *r, apr_off_t length);
+void condcache_store_invalidate(request_rec *r);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

@@ -1,0 +1,364 @@
+# The validator store (CONFORMANCE.md 7) on one server, with shmcb: a
+# conditional request for handler output answered from a stored entry
+# without running the handler (mod_lua and CGI handlers count their runs),
+# the client's own directives, lifetimes, Vary with mod_deflate, users,
+# invalidation by writes, 412 for a lost update, and mod_status.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest;
+use Apache::TestUtil;
+use File::Path ();
+use HTTP::Date ();
+use MIME::Base64 ();
+use lib 't/lib';
+use CondCacheTest;
+
+plan tests => 146;
+
+my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
+File::Path::rmtree($runs_dir);
+
+# how often the handler of a URI ran (page.lua and count.sh count)
+sub runs {
+    my $uri = shift;
+    my $name = $uri =~ /count\.sh/ ? 'count.sh' : $uri =~ /\?/ ? $uri : "$uri?";
+    $name =~ s/[^A-Za-z0-9]/_/g unless $uri =~ /count\.sh/;
+    open my $fh, '<', "$runs_dir/$name" or return 0;
+    my $n = <$fh>;
+    return $n + 0;
+}
+
+sub set_version {
+    my ($uri, $v) = @_;
+    my $name = $uri =~ /count\.sh/ ? 'count.sh' : $uri =~ /\?/ ? $uri : "$uri?";
+    $name =~ s/[^A-Za-z0-9]/_/g unless $uri =~ /count\.sh/;
+    File::Path::mkpath($runs_dir);
+    open my $fh, '>', "$runs_dir/$name.version" or die $!;
+    print $fh "$v\n";
+}
+
+sub basic {
+    my $user = shift;
+    return Authorization => 'Basic ' . MIME::Base64::encode_base64($user, '');
+}
+
+# --- a mod_lua page: 304 from the store, the handler not run ---------------
+my $u = '/store/page.lua?case=basic';
+my $r = GET $u;
+my $T = $r->header('ETag');
+my $LM = $r->header('Last-Modified');
+ok t_cmp($r->code, 200, 'lua: 200');
+ok t_cmp($T && $T =~ /^"[0-9a-f]{32}"$/ ? 1 : 0, 1, 'lua: a digest tag');
+ok t_cmp($LM, qr/GMT$/, 'lua: a Last-Modified from the store');
+ok t_cmp(runs($u), 1, 'the handler ran once');
+
+my $nm;
+ok t_cmp(note_for(GET => '/store/page.lua',
+                  sub { $nm = GET $u, 'If-None-Match' => $T }),
+         '304 store-match', 'note: 304 store-match');
+ok t_cmp($nm->code, 304, 'INM: 304 from the store');
+ok t_cmp(runs($u), 1, 'the handler did not run');
+ok t_cmp($nm->header('ETag'), $T, '304: the ETag');
+ok t_cmp($nm->header('Last-Modified'), $LM, '304: the Last-Modified');
+ok t_cmp($nm->content, '', '304: no body');
+ok t_cmp(HEAD_RC($u, 'If-None-Match' => $T), 304, 'HEAD, INM: 304');
+ok t_cmp(GET_RC($u, 'If-None-Match' => "W/$T"), 304, 'weak INM: 304');
+ok t_cmp(GET_RC($u, 'If-Modified-Since' => $LM), 304, 'IMS = LM: 304');
+ok t_cmp(runs($u), 1, 'the handler did not run');
+ok t_cmp(GET_RC($u, 'If-None-Match' => '"other"'), 200, 'INM differs: 200');
+ok t_cmp(runs($u), 2, 'the handler ran');
+ok t_cmp(GET_RC($u, 'If-Modified-Since' => 'Thu, 01 Jan 2015 00:00:00 GMT'),
+         200, 'IMS before LM: 200');
+ok t_cmp(runs($u), 3, 'the handler ran');
+ok t_cmp(GET_RC($u, 'If-None-Match' => '"other"', 'If-Modified-Since' => $LM),
+         200, 'INM wins over IMS (13.2.2)');
+ok t_cmp(GET_RC($u, 'If-None-Match' => 'garbage'), 200,
+         'a malformed INM matches nothing');
+ok t_cmp(GET_RC($u, 'If-Modified-Since' => 'garbage'), 200,
+         'a malformed IMS is ignored');
+my $before = runs($u);
+
+# the page's Last-Modified is when its tag was first seen
+sleep 1;
+$r = GET $u;
+ok t_cmp($r->header('Last-Modified'), $LM, 'same bytes: same Last-Modified');
+ok t_cmp($r->header('ETag'), $T, 'same tag');
+set_version($u, 2);
+$r = GET $u;
+ok t_cmp($r->header('ETag') ne $T ? 1 : 0, 1, 'new bytes: a new tag');
+ok t_cmp(HTTP::Date::str2time($r->header('Last-Modified')) >
+         HTTP::Date::str2time($LM), 1, 'new bytes: a later Last-Modified');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T), 200, 'the old tag: 200');
+ok t_cmp(GET_RC($u, 'If-Modified-Since' => $LM), 200,
+         'IMS before the new Last-Modified: 200');
+my $T2 = $r->header('ETag');
+$before = runs($u);
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2), 304, 'the new tag: 304');
+ok t_cmp(runs($u), $before, 'from the store');
+
+# --- a CGI -------------------------------------------------------------------
+my $c = '/store/count.sh';
+$r = GET $c;
+my $C = $r->header('ETag');
+ok t_cmp($r->code, 200, 'CGI: 200');
+$before = runs($c);
+ok t_cmp(GET_RC($c, 'If-None-Match' => $C), 304, 'CGI, INM: 304');
+ok t_cmp(runs($c), $before, 'CGI: the script did not run');
+
+# --- the client's own directives (RFC 9111 5.2.1, 5.4) ---------------------
+$before = runs($u);
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Cache-Control' => 'no-cache'),
+         304, 'no-cache: 304');
+ok t_cmp(runs($u), $before + 1, 'no-cache: from the handler');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Cache-Control' => 'max-age=0'),
+         304, 'max-age=0: 304');
+ok t_cmp(runs($u), $before + 2, 'max-age=0: from the handler');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Pragma' => 'no-cache'), 304,
+         'Pragma: no-cache: 304');
+ok t_cmp(runs($u), $before + 3, 'Pragma: no-cache: from the handler');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Pragma' => 'no-cache',
+                'Cache-Control' => 'max-age=600'), 304,
+         'Pragma beside Cache-Control');
+ok t_cmp(runs($u), $before + 3, 'Pragma ignored: from the store');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Cache-Control' => 'min-fresh=10'),
+         304, 'min-fresh within the lifetime');
+ok t_cmp(runs($u), $before + 3, 'from the store');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2,
+                'Cache-Control' => 'min-fresh=601'), 304,
+         'min-fresh beyond the lifetime');
+ok t_cmp(runs($u), $before + 4, 'from the handler');
+sleep 2;
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Cache-Control' => 'max-age=1'),
+         304, 'max-age older than the entry');
+ok t_cmp(runs($u), $before + 5, 'from the handler');
+ok t_cmp(GET_RC($u, 'If-None-Match' => $T2, 'Cache-Control' => 'max-age=300'),
+         304, 'max-age younger than the entry');
+ok t_cmp(runs($u), $before + 5, 'from the store');
+
+# the switch that ignores them
+my $ig = '/store-ignore/page.lua';
+my $IG = GET($ig)->header('ETag');
+$before = runs($ig);
+ok t_cmp(GET_RC($ig, 'If-None-Match' => $IG, 'Cache-Control' => 'no-cache'),
+         304, 'ignored no-cache: 304');
+ok t_cmp(GET_RC($ig, 'If-None-Match' => $IG, 'Pragma' => 'no-cache'), 304,
+         'ignored Pragma: 304');
+ok t_cmp(runs($ig), $before, 'CondCacheStoreIgnoreCacheControl: the store');
+
+# no-store in the request: its response is not stored
+my $ns = '/store/page.lua?case=request-no-store';
+my $NS = GET($ns, 'Cache-Control' => 'no-store')->header('ETag');
+ok t_cmp(note_for(GET => '/store/page.lua',
+                  sub { GET_RC($ns, 'If-None-Match' => $NS) }),
+         '304 digest-match', 'not stored: the handler runs, the digest answers');
+ok t_cmp(runs($ns), 2, 'no-store request: nothing stored');
+ok t_cmp(GET_RC($ns, 'If-None-Match' => $NS), 304, 'stored by the last one');
+ok t_cmp(runs($ns), 2, 'from the store');
+
+# --- an entry whose lifetime ended ------------------------------------------
+my $sh = '/store-short/page.lua';
+my $SH = GET($sh)->header('ETag');
+$before = runs($sh);
+ok t_cmp(GET_RC($sh, 'If-None-Match' => $SH), 304, 'fresh entry: 304');
+ok t_cmp(runs($sh), $before, 'from the store');
+sleep 3;
+ok t_cmp(GET_RC($sh, 'If-None-Match' => $SH, 'Cache-Control' => 'max-stale'),
+         304, 'stale, max-stale: 304');
+ok t_cmp(runs($sh), $before, 'max-stale: from the store');
+ok t_cmp(GET_RC($sh, 'If-None-Match' => $SH,
+                'Cache-Control' => 'max-stale=0'), 304,
+         'stale beyond max-stale=0');
+ok t_cmp(runs($sh), $before + 1, 'from the handler, which refreshed it');
+ok t_cmp(GET_RC($sh, 'If-None-Match' => $SH), 304, 'refreshed');
+ok t_cmp(runs($sh), $before + 1, 'from the store again');
+sleep 3;
+ok t_cmp(note_for(GET => '/store-short/page.lua',
+                  sub { GET_RC($sh, 'If-None-Match' => $SH) }),
+         '304 digest-match', 'stale: the handler runs, the digest answers');
+ok t_cmp(runs($sh), $before + 2, 'stale: from the handler');
+
+# --- responses never stored --------------------------------------------------
+for my $case (['no-store', 'Cache-Control' => 'no-store'],
+              ['no-cache', 'Cache-Control' => 'no-cache'],
+              ['Vary: *', 'Vary' => '*']) {
+    my ($what, $field, $value) = @$case;
+    my $x = '/store/page.lua?case=never-' . ($what =~ s/\W//gr);
+    my $X = GET($x, "X-Send-$field" =~ s/Cache-Control/CC/r => $value)
+        ->header('ETag');
+    GET_RC($x, "X-Send-$field" =~ s/Cache-Control/CC/r => $value,
+           'If-None-Match' => $X);
+    ok t_cmp(runs($x), 2, "$what: never answered from the store");
+    # and it removes what was there
+    my $Y = GET($x)->header('ETag');
+    ok t_cmp(GET_RC($x, 'If-None-Match' => $Y), 304, "$what: stored again");
+    ok t_cmp(runs($x), 3, "$what: without it, from the store");
+    GET_RC($x, "X-Send-$field" =~ s/Cache-Control/CC/r => $value);
+    GET_RC($x, 'If-None-Match' => $Y);
+    ok t_cmp(runs($x), 5, "$what: removes the entry");
+}
+
+# --- Vary: Accept-Encoding with mod_deflate ----------------------------------
+my $gz = '/store-gz/page.lua';
+$r = GET $gz, 'Accept-Encoding' => 'gzip';
+my $G = $r->header('ETag');
+ok t_cmp($r->header('Content-Encoding'), 'gzip', 'gzip representation');
+ok t_cmp($r->header('Vary'), qr/Accept-Encoding/i, 'Vary: Accept-Encoding');
+my $I = GET($gz)->header('ETag');
+ok t_cmp($G ne $I ? 1 : 0, 1, 'identity and gzip have their own tags');
+$before = runs($gz);
+$r = GET $gz, 'Accept-Encoding' => 'gzip, deflate', 'If-None-Match' => $G;
+ok t_cmp($r->code, 304, 'gzip tag, gzip request: 304');
+ok t_cmp($r->header('ETag'), $G, '304: the gzip tag, as the 200 had it');
+ok t_cmp($r->header('Vary'), qr/Accept-Encoding/i, '304: Vary');
+$r = GET $gz, 'If-None-Match' => $I;
+ok t_cmp($r->code, 304, 'identity tag, identity request: 304');
+ok t_cmp($r->header('ETag'), $I, '304: the identity tag');
+ok t_cmp(runs($gz), $before, 'both from the store, side by side');
+ok t_cmp(GET_RC($gz, 'Accept-Encoding' => 'gzip', 'If-None-Match' => $I),
+         200, 'identity tag, gzip request: 200');
+ok t_cmp(GET_RC($gz, 'If-None-Match' => $G), 200,
+         'gzip tag, identity request: 200');
+ok t_cmp(runs($gz), $before + 2, 'neither from the store');
+
+# --- who the entry is for ----------------------------------------------------
+my $au = '/store-auth/page.lua';
+ok t_cmp(GET_RC($au, 'If-None-Match' => '"x"'), 401, 'no credentials: 401');
+$r = GET $au, username => 'alice', password => 'wonderland';
+my $A = $r->header('ETag');
+ok t_cmp($r->content, qr/for alice/, 'alice: her page');
+ok t_cmp(GET_RC($au, 'If-None-Match' => $A), 401,
+         'her tag without credentials: 401, never 304');
+ok t_cmp(GET_RC($au, 'If-None-Match' => $A, username => 'alice',
+                password => 'wrong'), 401, 'wrong password: 401');
+$before = runs($au);
+ok t_cmp(GET_RC($au, 'If-None-Match' => $A, username => 'alice',
+                password => 'wonderland'), 304, 'alice, her tag: 304');
+ok t_cmp(runs($au), $before, 'from the store');
+ok t_cmp(GET_RC($au, 'If-None-Match' => $A, username => 'bob',
+                password => 'builder'), 200, 'bob, alice\'s tag: 200');
+ok t_cmp(runs($au), $before + 1, 'bob: from the handler');
+my $B = GET($au, username => 'bob', password => 'builder')->header('ETag');
+ok t_cmp($A ne $B ? 1 : 0, 1, 'bob has his own page');
+ok t_cmp(GET_RC($au, 'If-None-Match' => $B, username => 'bob',
+                password => 'builder'), 304, 'bob, his tag: 304');
+ok t_cmp(GET_RC($au, 'If-None-Match' => $B, username => 'alice',
+                password => 'wonderland'), 200, 'alice, bob\'s tag: 200');
+
+# credentials the server does not check: never stored, never answered
+my $cr = '/store/page.lua?case=credentials';
+my $CR = GET($cr, basic('mallory:x'))->header('ETag');
+GET_RC($cr, basic('mallory:x'), 'If-None-Match' => $CR);
+ok t_cmp(runs($cr), 2, 'Authorization, no user: not from the store');
+
+# private and Set-Cookie without a user: not stored
+for my $case (['private', 'cc=private'], ['Set-Cookie', 'cookie=abc']) {
+    my $x = "/store/page.lua?$case->[1]";
+    my $X = GET($x)->header('ETag');
+    GET_RC($x, 'If-None-Match' => $X);
+    ok t_cmp(runs($x), 2, "$case->[0], no user: not from the store");
+}
+
+# a cookie named by CondCacheStoreUser is the user
+my $ck = '/store-cookie/page.lua?cookie=one';
+my $K = GET($ck, Cookie => 'session=one')->header('ETag');
+$before = runs($ck);
+ok t_cmp(GET_RC($ck, Cookie => 'session=one', 'If-None-Match' => $K), 304,
+         'the same cookie: 304');
+ok t_cmp(runs($ck), $before, 'from the store');
+ok t_cmp(note_for(GET => '/store-cookie/page.lua', sub {
+             GET_RC($ck, Cookie => 'session=two', 'If-None-Match' => $K) }),
+         '304 digest-match', 'another cookie: not that entry');
+ok t_cmp(runs($ck), $before + 1, 'another cookie: from the handler');
+
+# --- writes: invalidation (RFC 9111 4.4) and lost updates --------------------
+$C = GET($c)->header('ETag');
+$before = runs($c);
+ok t_cmp(GET_RC($c, 'If-None-Match' => $C), 304, 'stored');
+ok t_cmp(runs($c), $before, 'from the store');
+ok t_cmp(POST($c, content => 'x')->code, 204, 'POST: 204');
+ok t_cmp(runs($c), $before + 1, 'the POST ran');
+ok t_cmp(GET_RC($c, 'If-None-Match' => $C), 304, 'after the POST: 304');
+ok t_cmp(runs($c), $before + 2, 'the entry was removed: from the handler');
+
+# a POST that redirects removes its Location's entries too
+my $loc = '/store/page.lua?case=location';
+my $L = GET($loc)->header('ETag');
+GET_RC($loc, 'If-None-Match' => $L);
+ok t_cmp(runs($loc), 1, 'stored');
+ok t_cmp(POST("$c?see=$loc", content => 'x')->code, 303, 'POST: 303');
+GET_RC($loc, 'If-None-Match' => $L);
+ok t_cmp(runs($loc), 2, 'the Location\'s entry was removed');
+my $cl = '/store/page.lua?case=content-location';
+$L = GET($cl)->header('ETag');
+GET_RC($cl, 'If-None-Match' => $L);
+ok t_cmp(runs($cl), 1, 'stored');
+ok t_cmp(POST("/store/page.lua?case=writer&cl=$cl", content => 'x')->code,
+         204, 'POST with Content-Location: 204');
+GET_RC($cl, 'If-None-Match' => $L);
+ok t_cmp(runs($cl), 2, 'the Content-Location\'s entry was removed');
+# an error does not invalidate
+$L = GET($cl)->header('ETag');
+$before = runs($cl);
+ok t_cmp(POST($cl, 'X-Send-Status' => 500, content => 'x')->code, 500,
+         'POST: 500');
+ok t_cmp(runs($cl), $before + 1, 'the POST ran');
+ok t_cmp(GET_RC($cl, 'If-None-Match' => $L), 304, 'after an error');
+ok t_cmp(runs($cl), $before + 1, 'the entry stays: from the store');
+
+# If-Match on PUT, decided from the store
+$C = GET($c)->header('ETag');
+$before = runs($c);
+ok t_cmp(note_for(PUT => $c, sub {
+             $r = PUT $c, content => 'new', 'If-Match' => '"lost-update"' }),
+         '412 store-if-match-failed', 'note: 412 from the store');
+ok t_cmp($r->code, 412, 'PUT, If-Match fails: 412');
+ok t_cmp(runs($c), $before, 'the script did not run');
+ok t_cmp(PUT($c, content => 'new', 'If-Unmodified-Since' =>
+             'Thu, 01 Jan 2015 00:00:00 GMT')->code, 412,
+         'PUT, If-Unmodified-Since fails: 412');
+ok t_cmp(runs($c), $before, 'the script did not run');
+ok t_cmp(note_for(PUT => $c, sub {
+             $r = PUT $c, content => 'new', 'If-Match' => $C }),
+         'proceed store-match', 'note: proceed');
+ok t_cmp($r->code, 204, 'PUT, If-Match holds: the script answers');
+ok t_cmp(runs($c), $before + 1, 'the script ran');
+ok t_cmp(note_for(PUT => $c, sub {
+             $r = PUT $c, content => 'new', 'If-Match' => '"lost-update"' }),
+         'proceed store-miss', 'no entry (the PUT removed it): as today');
+
+# --- a scope without the store -----------------------------------------------
+my $off = '/store-off/page.lua';
+my $OFF = GET($off)->header('ETag');
+GET_RC($off, 'If-None-Match' => $OFF);
+ok t_cmp(runs($off), 2, 'CondCacheStoreLifetime Off: no store');
+
+# --- the 304 carries what the 200 carried (CONFORMANCE.md 7.6) ---------------
+my $po = '/store-policy/page.lua?cl=/store-policy/page.lua';
+$r = GET $po;
+my $P = $r->header('ETag');
+$nm = GET $po, 'If-None-Match' => $P;
+ok t_cmp($nm->code, 304, 'policy scope: 304');
+ok t_cmp(runs($po), 1, 'from the store');
+ok t_cmp($nm->header('Cache-Control'), $r->header('Cache-Control'),
+         '304: the 200\'s Cache-Control');
+ok t_cmp($nm->header('Cache-Control'), qr/^(?=.*\bpublic\b)(?=.*\bmax-age=3600\b)/,
+         'the policy\'s');
+ok t_cmp(HTTP::Date::str2time($nm->header('Expires')) -
+         HTTP::Date::str2time($nm->header('Date')), 3600,
+         '304: Expires = Date + 1 hour');
+ok t_cmp($nm->header('Content-Location'), '/store-policy/page.lua',
+         '304: Content-Location');
+
+# --- mod_status ---------------------------------------------------------------
+my $auto = GET_BODY '/condcache-status?auto';
+my %st = $auto =~ /^CondCacheStore(\w+): (\d+)$/mg;
+ok t_cmp($st{Hits} > 20 ? 1 : 0, 1, "status: hits ($st{Hits})");
+ok t_cmp($st{Stores} > 20 ? 1 : 0, 1, "status: stores ($st{Stores})");
+ok t_cmp($st{Invalidations} >= 3 ? 1 : 0, 1, "status: invalidations ($st{Invalidations})");
+ok t_cmp($st{PreconditionFailed} >= 2 ? 1 : 0, 1, "status: 412s ($st{PreconditionFailed})");
+ok t_cmp($st{Errors}, 0, 'status: no errors');
+ok t_cmp($st{SavedBytes} > 1000 ? 1 : 0, 1, "status: bytes saved ($st{SavedBytes})");
+ok t_cmp(GET_BODY('/condcache-status'), qr/validator store/,
+         'status: the HTML page');
