@@ -22,6 +22,9 @@ need libxxhash-dev        test -f /usr/include/xxhash.h
 need curl                 sh -c 'command -v curl'
 need xxhash               sh -c "command -v xxhsum"
 need make                 sh -c 'command -v make'
+# the validator store's services, started by the tests on loopback ports
+need memcached            test -x /usr/bin/memcached
+need redis-server         test -x /usr/bin/redis-server
 need gcc                  sh -c 'command -v gcc'
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer-*.a,
 # in libclang-rt-14-dev on Debian 12, which libclang-rt-dev pulls in)
@@ -39,6 +42,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# memcached and redis-server would start system-wide services on their
+# standard ports: the tests start their own.  A policy-rc.d of ours, only
+# where there is none, keeps them from starting, and goes again after.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# mod_condcache tools/deps.sh, for one apt-get run\nexit 101\n' \
+        > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
