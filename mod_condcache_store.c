@@ -252,28 +252,34 @@ const char *condcache_set_store(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* a time with httpd's units (50ms, 1s), at most a minute */
+/* CondCacheStoreTimeout, 1ms to 60s (milliseconds without a unit), and,
+ * with cmd->info, CondCacheStoreRetry, 1s to 1h (seconds without a unit):
+ * a time with httpd's units
+ */
 const char *condcache_set_store_timeout(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int retry = cmd->info != NULL;
     apr_interval_time_t t;
+    apr_interval_time_t lo = retry ? apr_time_from_sec(1)
+                                   : apr_time_from_msec(1);
+    apr_interval_time_t hi = apr_time_from_sec(retry ? 3600 : 60);
 
     (void)dconf;
     if (err) {
         return err;
     }
     if (!apr_isdigit(*arg)
-        || ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS
-        || t <= 0 || t > apr_time_from_sec(60)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 1ms to "
-                            "60s (such as 50ms)", cmd->cmd->name, arg);
+        || ap_timeout_parameter_parse(arg, &t, retry ? "s" : "ms")
+           != APR_SUCCESS
+        || t < lo || t > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from %s "
+                            "(such as %s)", cmd->cmd->name, arg,
+                            retry ? "1s to 1h" : "1ms to 60s",
+                            retry ? "30" : "50ms");
     }
-    if (cmd->info) {
-        if (t < apr_time_from_sec(1)) {
-            return apr_psprintf(cmd->pool, "%s: '%s' is less than a second",
-                                cmd->cmd->name, arg);
-        }
+    if (retry) {
         condcache_store.retry = t;
     }
     else {

@@ -96,6 +96,63 @@ my @cases = (
       qr/CondCacheDigestMaxWait takes one argument/ ],
     [ 'CondCacheFingerprint "x" "soon"',
       qr/CondCacheFingerprint: 'soon': unknown base 'soon'/ ],
+    # the validator store, per scope
+    [ 'CondCacheStoreLifetime "access plus 10 minutes"',       undef ],
+    [ 'CondCacheStoreLifetime A600',                           undef ],
+    [ 'CondCacheStoreLifetime off',                            undef ],
+    [ 'CondCacheStoreLifetime "modification plus 1 hour"',
+      qr/CondCacheStoreLifetime: 'modification plus 1 hour': an entry's lifetime counts from when it was stored/ ],
+    [ 'CondCacheStoreLifetime soon',
+      qr/CondCacheStoreLifetime: .*unknown base 'soon'/ ],
+    [ 'CondCacheStoreUser REMOTE_USER cookie:sid header:X-User', undef ],
+    [ 'CondCacheStoreUser nobody',
+      qr/CondCacheStoreUser: 'nobody' is not REMOTE_USER, header:Name or cookie:Name/ ],
+    [ 'CondCacheStoreUser cookie:',
+      qr/CondCacheStoreUser: 'cookie:' is not REMOTE_USER/ ],
+    [ 'CondCacheStoreIgnoreCacheControl On',                   undef ],
+    [ 'CondCacheStoreIgnoreCacheControl maybe',
+      qr/CondCacheStoreIgnoreCacheControl: 'maybe' is neither On nor Off/ ],
+    # server-only directives refused in a directory
+    [ 'CondCacheStoreTimeout 50ms',
+      qr/CondCacheStoreTimeout not allowed in <Directory> context/, 'directory' ],
+);
+
+# The validator store's server-wide directives: [ lines, undef or the error ]
+my $mods = "$root/modules";
+my @server = (
+    [ "CondCacheStore memcache:127.0.0.1:11211",
+      qr/CondCacheStore: no socache provider 'memcache': add 'LoadModule socache_memcache_module modules\/mod_socache_memcache.so' before this line/ ],
+    [ "CondCacheStore redis:127.0.0.1:6379",
+      qr/CondCacheStore: no socache provider 'redis': add 'LoadModule socache_redis_module/ ],
+    [ "LoadModule socache_shmcb_module \"$mods/mod_socache_shmcb.so\"\nCondCacheStore shmcb",
+      undef ],
+    [ "LoadModule socache_shmcb_module \"$mods/mod_socache_shmcb.so\"\nCondCacheStore \"shmcb:%d/store(1048576)\"",
+      undef ],
+    [ "LoadModule socache_shmcb_module \"$mods/mod_socache_shmcb.so\"\nCondCacheStore \"shmcb:%d/store(1k\"",
+      qr/CondCacheStore: shmcb:.*: / ],
+    [ "LoadModule socache_memcache_module \"$mods/mod_socache_memcache.so\"\nCondCacheStore memcache:127.0.0.1:11211,127.0.0.2:11211",
+      undef ],
+    [ "LoadModule socache_redis_module \"$mods/mod_socache_redis.so\"\nCondCacheStore redis:127.0.0.1:6379",
+      undef ],
+    [ "LoadModule socache_dbm_module \"$mods/mod_socache_dbm.so\"\nCondCacheStore dbm:%d/store.db",
+      undef ],
+    [ "CondCacheStore none", undef ],
+    [ "<VirtualHost 127.0.0.1:65001>\nCondCacheStore none\n</VirtualHost>",
+      qr/CondCacheStore cannot occur within <VirtualHost> section/ ],
+    [ "CondCacheStoreTimeout 50ms",  undef ],
+    [ "CondCacheStoreTimeout 2s",    undef ],
+    [ "CondCacheStoreTimeout 0",
+      qr/CondCacheStoreTimeout: '0' is not a time from 1ms to 60s/ ],
+    [ "CondCacheStoreTimeout fast",
+      qr/CondCacheStoreTimeout: 'fast' is not a time/ ],
+    [ "CondCacheStoreTimeout 61s",
+      qr/CondCacheStoreTimeout: '61s' is not a time/ ],
+    [ "CondCacheStoreRetry 30",      undef ],
+    [ "CondCacheStoreRetry 2mi",     undef ],
+    [ "CondCacheStoreRetry 500ms",
+      qr/CondCacheStoreRetry: '500ms' is not a time from 1s to 1h/ ],
+    [ "CondCacheStoreRetry 3601",
+      qr/CondCacheStoreRetry: '3601' is not a time from 1s to 1h/ ],
 );
 
 # Half-migrated configurations: freshness rules no CondCache On reaches,
@@ -136,7 +193,7 @@ my @half = (
       undef ],
 );
 
-plan tests => 2 * @cases + @half;
+plan tests => 2 * @cases + @half + @server;
 
 my $dir = tempdir(CLEANUP => 1);
 # the start of every configuration below
@@ -152,8 +209,12 @@ ErrorLog "$dir/error_log"
 PidFile "$dir/httpd.pid"
 EOC
 for my $c (@cases) {
-    my ($line, $want) = @$c;
+    my ($line, $want, $only) = @$c;
     for my $scope ('server', 'directory') {
+        if ($only && $scope ne $only) {
+            ok t_cmp(1, 1, "$scope: '$line': not a case");
+            next;
+        }
         my $conf = "$dir/httpd.conf";
         open my $fh, '>', $conf or die "$conf: $!";
         print $fh $head, $scope eq 'server' ? "$line\n"
@@ -191,5 +252,24 @@ for my $c (@half) {
     else {
         ok t_cmp($out =~ /CC0000[78]/ ? $out : 'no warning', 'no warning',
                  "not warned: $what");
+    }
+}
+
+for my $c (@server) {
+    my ($text, $want) = @$c;
+    (my $body = $text) =~ s/%d/$dir/g;
+    my $conf = "$dir/server.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh $head, $body, "\n";
+    close $fh;
+    my $out = `'$httpd' -t -d '$dir' -f '$conf' 2>&1`;
+    my $rc = $? >> 8;
+    (my $what = $text) =~ s/\n/ | /g;
+    if (defined $want) {
+        ok t_cmp($rc != 0 && $out =~ $want ? 1 : 0, 1,
+                 "refused, as /$want/: $what: $out");
+    }
+    else {
+        ok t_cmp($rc, 0, "accepted: $what: $out");
     }
 }
