@@ -79,7 +79,7 @@ unit-asan: $(UNITS:%=tests/bin-asan/test_%)
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 10
-FUZZERS      = etag date precond lifetime control
+FUZZERS      = etag date precond lifetime control store
 FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer \
                $(WARN) -Werror -I. $(XXH_DEFS) $(APR_CFLAGS)

@@ -45,6 +45,8 @@
 #define CC_STORE_HEAD    (3 + 1 + 1 + 5 * 8)
 #define CC_STORE_CHECK   8
 #define CC_STORE_FIELDS  7
+/* 2^40 seconds: some 34,000 years */
+#define CC_STORE_TIME_MAX (APR_INT64_C(1) << 40)
 
 static void cc_put64(unsigned char *p, apr_uint64_t v);
 static apr_uint64_t cc_get64(const unsigned char *p);
@@ -166,7 +168,12 @@ const char *cc_store_decode(apr_pool_t *p, const unsigned char *buf,
     e->last_modified = (apr_int64_t)cc_get64(buf + 21);
     e->length = cc_get64(buf + 29);
     e->nonce = cc_get64(buf + 37);
-    if (e->stored < 0 || e->expires < e->stored || e->last_modified < -1) {
+    /* times a server could have written: no arithmetic on them can
+     * overflow
+     */
+    if (e->stored < 0 || e->stored > CC_STORE_TIME_MAX
+        || e->expires < e->stored || e->expires > CC_STORE_TIME_MAX
+        || e->last_modified < -1 || e->last_modified > CC_STORE_TIME_MAX) {
         return "bad times";
     }
     s = buf + CC_STORE_HEAD;

@@ -965,6 +965,7 @@ static const char *condcache_store_fresh(request_rec *r,
                                          apr_int64_t lifetime)
 {
     cc_store_request req;
+    apr_int64_t age;
 
     if (asked) {
         req = *asked;
@@ -981,8 +982,9 @@ static const char *condcache_store_fresh(request_rec *r,
             req.max_stale = -1;
         }
     }
-    return cc_store_usable(&req, apr_time_sec(r->request_time) - e->stored,
-                           lifetime);
+    /* an entry from a clock ahead of this one is as young as can be */
+    age = apr_time_sec(r->request_time) - e->stored;
+    return cc_store_usable(&req, age < 0 ? 0 : age, lifetime);
 }
 
 /* The handler before every other one: a conditional request answered
