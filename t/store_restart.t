@@ -1,0 +1,134 @@
+# The validator store across restarts: a server of this test's own with
+# CondCacheStore shmcb.  A graceful or a full restart starts the store
+# empty (the provider's shared memory is made again with the new
+# configuration): the first conditional request after it goes to the
+# handler, whose answer stores the entry again, and nothing is read from
+# the old layout.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+use File::Temp qw(tempdir);
+use IO::Socket::INET ();
+use LWP::UserAgent ();
+use lib 't/lib';
+use CondCacheTest;
+
+my $httpd   = Apache::Test::vars('httpd');
+my $modules = Apache::Test::vars('serverroot') . '/modules';
+my $site    = docroot();
+
+plan tests => 10;
+
+my $dir = tempdir(CLEANUP => 1);
+my $port = free_port();
+my $mod = module_so();
+open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
+print $fh <<"EOC";
+LoadModule mpm_event_module "$modules/mod_mpm_event.so"
+LoadModule authz_core_module "$modules/mod_authz_core.so"
+LoadModule mime_module "$modules/mod_mime.so"
+LoadModule lua_module "$modules/mod_lua.so"
+LoadModule socache_shmcb_module "$modules/mod_socache_shmcb.so"
+LoadModule condcache_module "$mod"
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/error_log"
+LogLevel warn
+DefaultRuntimeDir "$dir"
+Mutex file:$dir default
+TypesConfig /etc/mime.types
+StartServers 1
+LogFormat "%r %>s [%{condcache}n]" note
+CustomLog "$dir/access_log" note
+DocumentRoot "$site"
+CondCacheStore shmcb
+<Directory "$site/store">
+    Require all granted
+    AddHandler lua-script .lua
+    CondCache On
+    CondCacheDigest On
+    CondCacheStoreLifetime "access plus 10 minutes"
+</Directory>
+EOC
+close $fh;
+
+my $ua = LWP::UserAgent->new(timeout => 30);
+my $url = "http://127.0.0.1:$port/store/page.lua?case=restart";
+
+# the decision noted for the last request in the server's access log
+sub last_note {
+    open my $fh, '<', "$dir/access_log" or return '';
+    my $last = '';
+    $last = $_ while <$fh>;
+    chomp $last;
+    return $last =~ /\[(.*)\]$/ ? $1 : $last;
+}
+
+sub generations {
+    open my $fh, '<', "$dir/error_log" or return 0;
+    return scalar grep { /resuming normal operations/ } <$fh>;
+}
+
+my $out = `'$httpd' -d '$dir' -f '$dir/httpd.conf' -k start 2>&1`;
+ok t_cmp(wait_for($port) ? 'up' : "not up: $out", 'up', 'the server starts');
+my $T = $ua->get($url)->header('ETag');
+my $r = $ua->get($url, 'If-None-Match' => $T);
+ok t_cmp($r->code, 304, 'a 304');
+ok t_cmp(last_note(), '304 store-match', 'from the store');
+
+for my $how ('graceful', 'restart') {
+    my $gen = generations();
+    system $httpd, '-d', $dir, '-f', "$dir/httpd.conf", '-k', $how;
+    for (1 .. 100) {
+        last if generations() > $gen;
+        select undef, undef, undef, 0.1;
+    }
+    # the old generation's children may still answer for a moment
+    sleep 1;
+    $r = $ua->get($url, 'If-None-Match' => $T);
+    ok t_cmp($r->code, 304, "$how: 304");
+    ok t_cmp(last_note(), '304 digest-match',
+             "$how: the store starts empty: the handler answered");
+    $r = $ua->get($url, 'If-None-Match' => $T);
+    ok t_cmp(last_note(), '304 store-match', "$how: and stored again");
+}
+
+stop($dir);
+open my $log, '<', "$dir/error_log" or die $!;
+my @bad = grep { /\[(?:\w+:)?(?:error|crit|alert|emerg)\]|exit signal/ } <$log>;
+ok t_cmp(scalar(@bad), 0, "no error in the server's log: @bad");
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1, ReuseAddr => 1)
+        or die "no free port: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+sub wait_for {
+    my $p = shift;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
+        return 1 if $s;
+        select undef, undef, undef, 0.1;
+    }
+    return 0;
+}
+
+# stop the server by the PID it wrote, and wait until it is gone
+sub stop {
+    my $d = shift;
+    open my $pf, '<', "$d/httpd.pid" or return;
+    chomp(my $pid = <$pf>);
+    kill 'TERM', $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        select undef, undef, undef, 0.1;
+    }
+}
