@@ -77,6 +77,9 @@
  *                           handler, the filter that puts the validators
  *   mod_condcache_policy.c  the freshness policy and its filter
  *   mod_condcache_final.c   the last filter
+ *   mod_condcache_store.c   the validator store: answers before the
+ *                           handler, records, invalidation
+ *   mod_condcache_socache.c its engine: socache providers, workers
  *   mod_condcache_private.h what they share
  *
  * The protocol lives in the APR-only cc_*.c units (mod_condcache.h).
@@ -400,7 +403,7 @@ static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     condcache_policy_post_config();
-    if (condcache_store_post_config(pconf, s) != OK) {
+    if (condcache_socache_post_config(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_userdata_get(&done, "condcache_checked", s->process->pool);
@@ -421,7 +424,7 @@ static void condcache_test_config(apr_pool_t *pconf, server_rec *s)
 static void condcache_child_init(apr_pool_t *p, server_rec *s)
 {
     condcache_digests_init(p, s);
-    condcache_store_child_init(p, s);
+    condcache_socache_child_init(p, s);
 }
 
 static int condcache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -429,7 +432,7 @@ static int condcache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     (void)ptemp;
-    condcache_store_pre_config(pconf);
+    condcache_socache_pre_config(pconf);
     return OK;
 }
 
@@ -454,7 +457,7 @@ static void condcache_register_hooks(apr_pool_t *p)
     ap_hook_child_init(condcache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(condcache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(condcache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    condcache_store_register_hooks();
+    condcache_socache_register_hooks();
     ap_hook_test_config(condcache_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(condcache_insert_filter, NULL, NULL,
                           APR_HOOK_REALLY_LAST);

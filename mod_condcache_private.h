@@ -26,7 +26,9 @@
  *   mod_condcache_policy.c  the freshness policy and its filter
  *   mod_condcache_final.c   the last filter: digests, and decisions on the
  *                           validators that leave
- *   mod_condcache_store.c   the validator store
+ *   mod_condcache_store.c   the validator store: what a request does
+ *                           with it
+ *   mod_condcache_socache.c its engine, behind httpd's socache providers
  *
  * The protocol itself is in the APR-only units, mod_condcache.h.
  */
@@ -209,19 +211,39 @@ void condcache_add_final_filter(request_rec *r);
 apr_status_t condcache_final_filter(ap_filter_t *f,
                                     apr_bucket_brigade *bb);
 
-/* mod_condcache_store.c */
+/* mod_condcache_socache.c: the store's engine */
+typedef enum {
+    CONDCACHE_COUNT_HITS,          /* 304s from the store */
+    CONDCACHE_COUNT_MISSES,        /* lookups that found nothing usable */
+    CONDCACHE_COUNT_REFUSED,       /* entries the client or time refused */
+    CONDCACHE_COUNT_FAILED,        /* 412s from the store */
+    CONDCACHE_COUNT_SAVED_BYTES    /* the bodies those 304s stood for */
+} condcache_count;
+
 const char *condcache_set_store(cmd_parms *cmd, void *dconf,
                                 const char *arg);
 const char *condcache_set_store_timeout(cmd_parms *cmd, void *dconf,
                                         const char *arg);
+void condcache_socache_pre_config(apr_pool_t *pconf);
+int condcache_socache_post_config(apr_pool_t *pconf, server_rec *s);
+void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s);
+void condcache_socache_register_hooks(void);
+int condcache_socache_ready(void);
+void condcache_socache_count(condcache_count which, apr_uint64_t n);
+/* the entry of that kind under the key: NULL for none, for a store that
+ * failed, and for what is no entry of this module
+ */
+const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
+                                            cc_store_kind kind);
+void condcache_socache_put(request_rec *r, const cc_store_entry *e,
+                           apr_int64_t lifetime);
+void condcache_socache_del(request_rec *r, const char *key);
+
+/* mod_condcache_store.c: what a request does with the store */
 const char *condcache_set_store_lifetime(cmd_parms *cmd, void *dconf,
                                          const char *arg);
 const char *condcache_set_store_user(cmd_parms *cmd, void *dconf,
                                      const char *arg);
-void condcache_store_pre_config(apr_pool_t *pconf);
-int condcache_store_post_config(apr_pool_t *pconf, server_rec *s);
-void condcache_store_child_init(apr_pool_t *pchild, server_rec *s);
-void condcache_store_register_hooks(void);
 int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf);
 int condcache_handler_store(request_rec *r);
 int condcache_store_first(request_rec *r);
