@@ -42,7 +42,7 @@ DefaultRuntimeDir "$dir"
 Mutex file:$dir default
 TypesConfig /etc/mime.types
 StartServers 1
-LogFormat "%P %r %>s [%{condcache}n]" note
+LogFormat "%P %{X-Test-Id}i %r %>s [%{condcache}n]" note
 CustomLog "$dir/access_log" note
 DocumentRoot "$site"
 CondCacheStore shmcb
@@ -58,17 +58,24 @@ close $fh;
 
 my $ua = LWP::UserAgent->new(timeout => 30);
 my $url = "http://127.0.0.1:$port/store/page.lua?case=restart";
+our $T;
 
-# the decision noted for the last request in the server's access log, and
-# the process that answered it
-sub last_line {
-    open my $fh, '<', "$dir/access_log" or return ('', 0);
-    my $last = '';
-    $last = $_ while <$fh>;
-    chomp $last;
-    return $last =~ /^(\d+) .*\[(.*)\]$/ ? ($2, $1) : ($last, 0);
+# A conditional GET: its status, the decision noted for it in the server's
+# access log and the process that answered it (the line is written after
+# the response: wait for it)
+my $seq = 0;
+sub get_inm {
+    my $id = "restart-$$-" . ++$seq;
+    my $r = $ua->get($url, 'If-None-Match' => $T, 'X-Test-Id' => $id);
+    for (1 .. 50) {
+        open my $fh, '<', "$dir/access_log" or last;
+        while (<$fh>) {
+            return ($r->code, $2, $1) if /^(\d+) \Q$id\E .*\[(.*)\]$/;
+        }
+        select undef, undef, undef, 0.1;
+    }
+    return ($r->code, 'no log line', 0);
 }
-sub last_note { return (last_line())[0] }
 
 sub generations {
     open my $fh, '<', "$dir/error_log" or return 0;
@@ -77,10 +84,10 @@ sub generations {
 
 my $out = `'$httpd' -d '$dir' -f '$dir/httpd.conf' -k start 2>&1`;
 ok t_cmp(wait_for($port) ? 'up' : "not up: $out", 'up', 'the server starts');
-my $T = $ua->get($url)->header('ETag');
-my $r = $ua->get($url, 'If-None-Match' => $T);
-ok t_cmp($r->code, 304, 'a 304');
-ok t_cmp(last_note(), '304 store-match', 'from the store');
+$T = $ua->get($url)->header('ETag');
+my ($code, $note, $pid) = get_inm();
+ok t_cmp($code, 304, 'a 304');
+ok t_cmp($note, '304 store-match', 'from the store');
 
 # the server's children (the old generation, before a restart)
 sub children {
@@ -106,19 +113,18 @@ for my $how ('graceful', 'restart') {
     # After a graceful restart, the old generation's children may still
     # answer for a moment, from the store they had: the first answer of
     # a process of the new generation is the one that tells
-    my ($codes, $note, $pid) = ('');
+    my $codes = '';
     for (1 .. 50) {
-        $r = $ua->get($url, 'If-None-Match' => $T);
-        $codes .= $r->code . ' ';
-        ($note, $pid) = last_line();
+        ($code, $note, $pid) = get_inm();
+        $codes .= "$code ";
         last unless $old{$pid};
         select undef, undef, undef, 0.1;
     }
     ok t_cmp($codes, qr/^(304 )+$/, "$how: 304s, from either generation");
     ok t_cmp($note, '304 digest-match',
              "$how: the new store starts empty: the handler answered");
-    $r = $ua->get($url, 'If-None-Match' => $T);
-    ok t_cmp(last_note(), '304 store-match', "$how: and stored again");
+    ($code, $note) = get_inm();
+    ok t_cmp($note, '304 store-match', "$how: and stored again");
 }
 
 stop($dir);
