@@ -22,7 +22,7 @@
  *
  * An entry as stored (integers big-endian):
  *
- *   "CCv" version(1) kind(1)
+ *   "CCv" version(1) kind(1) flags(1)
  *   stored(8) expires(8) last_modified(8) length(8) nonce(8)
  *   CC_STORE_FIELDS times: length(2) bytes
  *   check(8): XXH3-64 of all of the above
@@ -42,7 +42,7 @@
 #include "mod_condcache.h"
 
 #define CC_STORE_MAGIC   "CCv"
-#define CC_STORE_HEAD    (3 + 1 + 1 + 5 * 8)
+#define CC_STORE_HEAD    (3 + 1 + 1 + 1 + 5 * 8)
 #define CC_STORE_CHECK   8
 #define CC_STORE_FIELDS  7
 /* 2^40 seconds: some 34,000 years */
@@ -110,17 +110,19 @@ apr_size_t cc_store_encode(const cc_store_entry *e, unsigned char *buf,
     unsigned char *p = buf;
     int i;
 
-    if (size < CC_STORE_HEAD + CC_STORE_CHECK) {
+    if (size < CC_STORE_HEAD + CC_STORE_CHECK
+        || (e->flags & ~CC_STORE_FLAGS_KNOWN)) {
         return 0;
     }
     memcpy(p, CC_STORE_MAGIC, 3);
     p[3] = CC_STORE_VERSION;
     p[4] = (unsigned char)e->kind;
-    cc_put64(p + 5, (apr_uint64_t)e->stored);
-    cc_put64(p + 13, (apr_uint64_t)e->expires);
-    cc_put64(p + 21, (apr_uint64_t)e->last_modified);
-    cc_put64(p + 29, e->length);
-    cc_put64(p + 37, e->nonce);
+    p[5] = (unsigned char)e->flags;
+    cc_put64(p + 6, (apr_uint64_t)e->stored);
+    cc_put64(p + 14, (apr_uint64_t)e->expires);
+    cc_put64(p + 22, (apr_uint64_t)e->last_modified);
+    cc_put64(p + 30, e->length);
+    cc_put64(p + 38, e->nonce);
     p += CC_STORE_HEAD;
     for (i = 0; i < CC_STORE_FIELDS; i++) {
         const char *s = *cc_store_field(&copy, i);
@@ -162,12 +164,16 @@ const char *cc_store_decode(apr_pool_t *p, const unsigned char *buf,
     if (buf[4] != CC_STORE_ENTRY && buf[4] != CC_STORE_VARY) {
         return "unknown kind";
     }
+    if (buf[5] & ~CC_STORE_FLAGS_KNOWN) {
+        return "unknown flags";
+    }
     e->kind = (cc_store_kind)buf[4];
-    e->stored = (apr_int64_t)cc_get64(buf + 5);
-    e->expires = (apr_int64_t)cc_get64(buf + 13);
-    e->last_modified = (apr_int64_t)cc_get64(buf + 21);
-    e->length = cc_get64(buf + 29);
-    e->nonce = cc_get64(buf + 37);
+    e->flags = buf[5];
+    e->stored = (apr_int64_t)cc_get64(buf + 6);
+    e->expires = (apr_int64_t)cc_get64(buf + 14);
+    e->last_modified = (apr_int64_t)cc_get64(buf + 22);
+    e->length = cc_get64(buf + 30);
+    e->nonce = cc_get64(buf + 38);
     /* times a server could have written: no arithmetic on them can
      * overflow
      */

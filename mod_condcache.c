@@ -368,6 +368,7 @@ static int condcache_log_transaction(request_rec *r)
 {
     apr_table_t *fields = NULL;
     request_rec *rr;
+    int status;
 
     for (rr = r; rr && !fields; rr = rr->next) {
         const condcache_req *ctx = ap_get_module_config(rr->request_config,
@@ -380,9 +381,14 @@ static int condcache_log_transaction(request_rec *r)
     for (rr = fields ? r : NULL; rr; rr = rr->next) {
         rr->headers_in = fields;
     }
-    /* a write whose response left by a way no filter of this module saw */
+    /* a write whose response left by a way no filter of this module saw:
+     * with the status the client got
+     */
+    for (rr = r; rr->next; rr = rr->next) {
+    }
+    status = rr->status;
     for (rr = r; rr; rr = rr->next) {
-        condcache_store_invalidate(rr);
+        condcache_store_invalidate(rr, status);
     }
     return DECLINED;
 }

@@ -333,8 +333,19 @@ typedef enum {
     CC_STORE_VARY = 2        /* a URI's Vary: where its entries are */
 } cc_store_kind;
 
+/* an entry's response said must-revalidate or proxy-revalidate: never
+ * answers once stale, whatever the request's max-stale
+ */
+#define CC_STORE_MUST_REVALIDATE 0x01
+/* a URI's record written by a write: its entries are gone (RFC 9111 4.4),
+ * and a response read before it must not be stored after it
+ */
+#define CC_STORE_INVALIDATED     0x02
+#define CC_STORE_FLAGS_KNOWN     0x03
+
 typedef struct {
     cc_store_kind kind;
+    unsigned int flags;          /* CC_STORE_MUST_REVALIDATE, ... */
     apr_int64_t stored;          /* seconds: when it was stored */
     apr_int64_t expires;         /* seconds: the end of its lifetime */
     apr_int64_t last_modified;   /* seconds, -1 for none */

@@ -229,15 +229,22 @@ int condcache_socache_post_config(apr_pool_t *pconf, server_rec *s);
 void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s);
 void condcache_socache_register_hooks(void);
 int condcache_socache_ready(void);
+int condcache_socache_answers(void);
 void condcache_socache_count(condcache_count which, apr_uint64_t n);
-/* the entry of that kind under the key: NULL for none, for a store that
- * failed, and for what is no entry of this module
+/* The entry of that kind under the key: NULL for none, for a store that
+ * failed, and for what is no entry of this module.  Each call waits until
+ * *deadline at most, which the request's first call sets (to now and
+ * CondCacheStoreTimeout).  must: an invalidation, made even when the
+ * request stops waiting, and kept until the store takes it.
  */
 const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
-                                            cc_store_kind kind);
-void condcache_socache_put(request_rec *r, const cc_store_entry *e,
-                           apr_int64_t lifetime);
-void condcache_socache_del(request_rec *r, const char *key);
+                                            cc_store_kind kind,
+                                            apr_time_t *deadline);
+int condcache_socache_put(request_rec *r, const cc_store_entry *e,
+                          apr_int64_t lifetime, apr_time_t *deadline,
+                          int must);
+void condcache_socache_del(request_rec *r, const char *key,
+                           apr_time_t *deadline);
 
 /* mod_condcache_store.c: what a request does with the store */
 const char *condcache_set_store_lifetime(cmd_parms *cmd, void *dconf,
@@ -248,7 +255,7 @@ int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf);
 int condcache_handler_store(request_rec *r);
 int condcache_store_first(request_rec *r);
 void condcache_store_record(request_rec *r, apr_off_t length);
-void condcache_store_invalidate(request_rec *r);
+void condcache_store_invalidate(request_rec *r, int status);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

@@ -55,8 +55,13 @@
 APLOG_USE_MODULE(condcache);
 
 #define CONDCACHE_STORE_NAME    "condcache"
-#define CONDCACHE_STORE_WORKERS 4
-#define CONDCACHE_STORE_QUEUE   64
+#define CONDCACHE_STORE_WORKERS 4        /* at first */
+#define CONDCACHE_STORE_WORKERS_MAX 16   /* with those stuck on a hung store */
+#define CONDCACHE_STORE_QUEUE   64       /* calls waiting */
+#define CONDCACHE_STORE_QUEUE_MAX 128    /* and invalidations past those */
+#define CONDCACHE_STORE_RETRY_MAX 256    /* failed invalidations kept */
+/* the longest memcached takes as a time to live (more is a date) */
+#define CONDCACHE_STORE_TTL_MAX (30 * 24 * 3600)
 /* how long an entry stays in the provider past its lifetime: for max-stale,
  * and for the time its tag was first seen (Last-Modified)
  */
@@ -94,6 +99,7 @@ typedef enum {
  */
 typedef struct {
     condcache_op op;
+    int must;                        /* an invalidation: never dropped */
     condcache_job_state state;
     apr_status_t rv;
     char key[CC_STORE_KEY_LEN];
@@ -113,14 +119,23 @@ static struct {
     condcache_store_stats *stats;
     server_rec *s;
     /* the child's workers, for providers on the network */
+    apr_pool_t *own;
     int workers;
+    apr_time_t running[CONDCACHE_STORE_WORKERS_MAX];   /* since when */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *work;
     apr_thread_cond_t *done;
-    condcache_job *queue[CONDCACHE_STORE_QUEUE];
+    condcache_job *queue[CONDCACHE_STORE_QUEUE_MAX];
     int head;
     int count;
     int shutdown;
+    /* invalidations not made yet, and those that failed: while there are
+     * any, the child answers nothing from the store
+     */
+    int pending;
+    condcache_job *retry_list[CONDCACHE_STORE_RETRY_MAX];
+    int retries;
+    int lost;                        /* one could not be kept: never again */
     volatile apr_uint64_t down_until;     /* microseconds */
 } condcache_store;
 
@@ -133,7 +148,12 @@ static void *APR_THREAD_FUNC condcache_store_worker(apr_thread_t *t,
 static apr_status_t condcache_store_stop(void *data);
 static void condcache_store_fault(request_rec *r, apr_status_t rv,
                                   const char *what);
-static apr_status_t condcache_store_call(request_rec *r, condcache_job *job);
+static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
+                                         apr_time_t *deadline);
+static int condcache_store_spawn(void);
+static int condcache_store_enqueue(condcache_job *job);
+static void condcache_store_unstick(void);
+static void condcache_store_retry_failed(void);
 static int condcache_store_status(request_rec *r, int flags);
 
 
@@ -335,17 +355,8 @@ void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s)
         condcache_store.instance = NULL;
         return;
     }
-    for (i = 0; i < CONDCACHE_STORE_WORKERS; i++) {
-        apr_thread_t *t;
-        apr_threadattr_t *attr;
-
-        if (apr_threadattr_create(&attr, own) != APR_SUCCESS
-            || apr_threadattr_detach_set(attr, 1) != APR_SUCCESS
-            || apr_thread_create(&t, attr, condcache_store_worker, NULL,
-                                 own) != APR_SUCCESS) {
-            break;
-        }
-        condcache_store.workers++;
+    condcache_store.own = own;
+    for (i = 0; i < CONDCACHE_STORE_WORKERS && condcache_store_spawn(); i++) {
     }
     if (!condcache_store.workers) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "CC00013: CondCacheStore "
@@ -369,33 +380,61 @@ static apr_status_t condcache_store_stop(void *data)
     return APR_SUCCESS;
 }
 
+/* one more worker (under the lock, or before any request) */
+static int condcache_store_spawn(void)
+{
+    apr_thread_t *t;
+    apr_threadattr_t *attr;
+    int id = condcache_store.workers;
+
+    if (id == CONDCACHE_STORE_WORKERS_MAX
+        || apr_threadattr_create(&attr, condcache_store.own) != APR_SUCCESS
+        || apr_threadattr_detach_set(attr, 1) != APR_SUCCESS
+        || apr_thread_create(&t, attr, condcache_store_worker,
+                             (void *)(apr_uintptr_t)id, condcache_store.own)
+           != APR_SUCCESS) {
+        return 0;
+    }
+    condcache_store.workers++;
+    return 1;
+}
+
 static apr_status_t condcache_store_op(condcache_job *job, apr_pool_t *p)
 {
     const ap_socache_provider_t *prov = condcache_store.provider;
     const unsigned char *id = (const unsigned char *)job->key;
     unsigned int idlen = (unsigned int)strlen(job->key);
+    apr_status_t rv;
 
     switch (job->op) {
     case CONDCACHE_OP_GET:
-        return prov->retrieve(condcache_store.instance, condcache_store.s,
-                              id, idlen, job->data, &job->len, p);
+        rv = prov->retrieve(condcache_store.instance, condcache_store.s,
+                            id, idlen, job->data, &job->len, p);
+        /* a value larger than any entry is no entry: a miss */
+        return rv == APR_ENOMEM || rv == APR_ENOSPC ? APR_NOTFOUND : rv;
     case CONDCACHE_OP_PUT:
         return prov->store(condcache_store.instance, condcache_store.s, id,
                            idlen, job->expiry, job->data, job->len, p);
     default:
-        return prov->remove(condcache_store.instance, condcache_store.s, id,
-                            idlen, p);
+        rv = prov->remove(condcache_store.instance, condcache_store.s, id,
+                          idlen, p);
+        return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
 }
 
+/* A worker of the child: takes the calls in order.  An invalidation
+ * (must) is made whether or not its request still waits; one that fails
+ * is kept to be made again once the store is back, and until then the
+ * child answers nothing from the store.
+ */
 static void *APR_THREAD_FUNC condcache_store_worker(apr_thread_t *t,
                                                     void *data)
 {
+    int id = (int)(apr_uintptr_t)data;
     apr_pool_t *p;
 
-    (void)data;
+    (void)t;
     if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
-        apr_thread_exit(t, APR_ENOMEM);
         return NULL;
     }
     apr_thread_mutex_lock(condcache_store.lock);
@@ -411,14 +450,39 @@ static void *APR_THREAD_FUNC condcache_store_worker(apr_thread_t *t,
         }
         job = condcache_store.queue[condcache_store.head];
         condcache_store.head = (condcache_store.head + 1)
-                               % CONDCACHE_STORE_QUEUE;
+                               % CONDCACHE_STORE_QUEUE_MAX;
         condcache_store.count--;
-        if (job->state == CONDCACHE_JOB_QUEUED) {
-            job->state = CONDCACHE_JOB_RUNNING;
+        if (job->state == CONDCACHE_JOB_QUEUED || job->must) {
+            job->state = job->state == CONDCACHE_JOB_ABANDONED
+                         ? CONDCACHE_JOB_ABANDONED : CONDCACHE_JOB_RUNNING;
+            condcache_store.running[id] = apr_time_now();
             apr_thread_mutex_unlock(condcache_store.lock);
             rv = condcache_store_op(job, p);
             apr_pool_clear(p);
             apr_thread_mutex_lock(condcache_store.lock);
+            condcache_store.running[id] = 0;
+        }
+        if (job->must && rv != APR_SUCCESS
+            && condcache_store.retries < CONDCACHE_STORE_RETRY_MAX) {
+            /* made again later; the request (if it waits) hears of it */
+            condcache_job *again = malloc(sizeof(*again));
+
+            if (again) {
+                memcpy(again, job, APR_OFFSETOF(condcache_job, data)
+                                   + job->len);
+                again->state = CONDCACHE_JOB_ABANDONED;
+                condcache_store.retry_list[condcache_store.retries++] =
+                    again;
+            }
+            else {
+                condcache_store.lost = 1;
+            }
+        }
+        else if (job->must && rv != APR_SUCCESS) {
+            condcache_store.lost = 1;
+        }
+        else if (job->must) {
+            condcache_store.pending--;
         }
         if (job->state == CONDCACHE_JOB_ABANDONED) {
             free(job);
@@ -430,7 +494,9 @@ static void *APR_THREAD_FUNC condcache_store_worker(apr_thread_t *t,
     }
     apr_thread_mutex_unlock(condcache_store.lock);
     apr_pool_destroy(p);
-    apr_thread_exit(t, APR_SUCCESS);
+    /* returning ends the thread (apr_thread_exit() would leave the
+     * stack to AddressSanitizer as if still in use)
+     */
     return NULL;
 }
 
@@ -458,21 +524,74 @@ static void condcache_store_fault(request_rec *r, apr_status_t rv,
     }
 }
 
-/* One call to the provider, bounded.  APR_NOTFOUND is a miss; anything
- * else but APR_SUCCESS is a fault, already counted and logged.
+/* under the lock: a job into the queue; invalidations (must) have room of
+ * their own past what the other calls may take
  */
-static apr_status_t condcache_store_call(request_rec *r, condcache_job *job)
+static int condcache_store_enqueue(condcache_job *job)
+{
+    int room = job->must ? CONDCACHE_STORE_QUEUE_MAX : CONDCACHE_STORE_QUEUE;
+
+    if (condcache_store.count >= room) {
+        return 0;
+    }
+    condcache_store.queue[(condcache_store.head + condcache_store.count)
+                          % CONDCACHE_STORE_QUEUE_MAX] = job;
+    condcache_store.count++;
+    return 1;
+}
+
+/* under the lock: the workers all stuck in calls that never came back (a
+ * store that accepted the connection and went silent): one more, up to
+ * CONDCACHE_STORE_WORKERS_MAX, so that the child can use the store again
+ * once it is back
+ */
+static void condcache_store_unstick(void)
+{
+    apr_time_t old = apr_time_now() - 4 * condcache_store.timeout;
+    int i, stuck = 0;
+
+    for (i = 0; i < condcache_store.workers; i++) {
+        stuck += condcache_store.running[i] && condcache_store.running[i] < old;
+    }
+    if (stuck == condcache_store.workers) {
+        condcache_store_spawn();
+    }
+}
+
+/* the invalidations that failed, made again once the store is back */
+static void condcache_store_retry_failed(void)
+{
+    while (condcache_store.retries
+           && condcache_store_enqueue(
+                  condcache_store.retry_list[condcache_store.retries - 1])) {
+        condcache_store.retries--;
+    }
+    apr_thread_cond_broadcast(condcache_store.work);
+}
+
+/* One call to the provider, waiting until *deadline at most (set to now
+ * and CondCacheStoreTimeout by the request's first call, so that a
+ * request waits that long in all).  APR_NOTFOUND is a miss; anything else
+ * but APR_SUCCESS is a fault, already counted and logged.  An
+ * invalidation (job->must) is tried even while the store is left alone,
+ * and made in the background when its request stops waiting.
+ */
+static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
+                                         apr_time_t *deadline)
 {
     condcache_job *queued;
-    apr_time_t deadline;
+    apr_time_t now = apr_time_now();
     apr_status_t rv;
 
     if (!condcache_store.instance) {
         return APR_ENOTIMPL;
     }
-    if ((apr_time_t)apr_atomic_read64(&condcache_store.down_until)
-        > apr_time_now()) {
+    if (!job->must
+        && (apr_time_t)apr_atomic_read64(&condcache_store.down_until) > now) {
         return APR_EAGAIN;
+    }
+    if (!*deadline) {
+        *deadline = now + condcache_store.timeout;
     }
     if (!condcache_store.workers) {
         if (condcache_store.mutex
@@ -486,6 +605,7 @@ static apr_status_t condcache_store_call(request_rec *r, condcache_job *job)
         }
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
             condcache_store_fault(r, rv, "failed");
+            condcache_store.lost |= job->must;
         }
         return rv;
     }
@@ -498,20 +618,22 @@ static apr_status_t condcache_store_call(request_rec *r, condcache_job *job)
                         + (job->op == CONDCACHE_OP_PUT ? job->len : 0));
     queued->state = CONDCACHE_JOB_QUEUED;
     apr_thread_mutex_lock(condcache_store.lock);
-    if (condcache_store.count == CONDCACHE_STORE_QUEUE) {
+    if (condcache_store.retries) {
+        condcache_store_retry_failed();
+    }
+    condcache_store_unstick();
+    if (!condcache_store_enqueue(queued)) {
+        condcache_store.lost |= job->must;
         apr_thread_mutex_unlock(condcache_store.lock);
         free(queued);
         condcache_store_fault(r, APR_ENOSPC, "has more requests waiting "
                               "than it answers");
         return APR_ENOSPC;
     }
-    condcache_store.queue[(condcache_store.head + condcache_store.count)
-                          % CONDCACHE_STORE_QUEUE] = queued;
-    condcache_store.count++;
+    condcache_store.pending += job->must;
     apr_thread_cond_signal(condcache_store.work);
-    deadline = apr_time_now() + condcache_store.timeout;
     while (queued->state != CONDCACHE_JOB_DONE) {
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = *deadline - apr_time_now();
 
         if (left <= 0) {
             break;
@@ -550,6 +672,13 @@ int condcache_socache_ready(void)
     return condcache_store.instance != NULL;
 }
 
+/* and it may answer: no invalidation of this child is still to be made */
+int condcache_socache_answers(void)
+{
+    return condcache_store.instance && !condcache_store.pending
+           && !condcache_store.lost;
+}
+
 void condcache_socache_count(condcache_count which, apr_uint64_t n)
 {
     condcache_store_stats *st = condcache_store.stats;
@@ -577,16 +706,18 @@ void condcache_socache_count(condcache_count which, apr_uint64_t n)
  * for what is no entry of this module or not the one asked for
  */
 const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
-                                            cc_store_kind kind)
+                                            cc_store_kind kind,
+                                            apr_time_t *deadline)
 {
     condcache_job *job = apr_palloc(r->pool, sizeof(*job));
     cc_store_entry *e = apr_palloc(r->pool, sizeof(*e));
     const char *why;
 
     job->op = CONDCACHE_OP_GET;
+    job->must = 0;
     apr_cpystrn(job->key, key, sizeof(job->key));
     job->len = sizeof(job->data);
-    if (condcache_store_call(r, job) != APR_SUCCESS) {
+    if (condcache_store_call(r, job, deadline) != APR_SUCCESS) {
         return NULL;
     }
     why = cc_store_decode(r->pool, job->data, job->len, e);
@@ -602,35 +733,48 @@ const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
     return e;
 }
 
-void condcache_socache_put(request_rec *r, const cc_store_entry *e,
-                           apr_int64_t lifetime)
+int condcache_socache_put(request_rec *r, const cc_store_entry *e,
+                          apr_int64_t lifetime, apr_time_t *deadline,
+                          int must)
 {
     condcache_job *job = apr_palloc(r->pool, sizeof(*job));
+    apr_int64_t ttl = lifetime + CONDCACHE_STORE_GRACE;
 
     job->op = CONDCACHE_OP_PUT;
+    job->must = must;
     apr_cpystrn(job->key, e->key, sizeof(job->key));
     job->len = (unsigned int)cc_store_encode(e, job->data, sizeof(job->data));
     if (!job->len) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CC00016: the "
                       "validators of %s do not fit an entry of %d bytes: "
                       "not stored", r->uri, CC_STORE_MAX);
-        return;
+        return 0;
     }
-    job->expiry = apr_time_from_sec(e->stored + lifetime
-                                    + CONDCACHE_STORE_GRACE);
-    if (condcache_store_call(r, job) == APR_SUCCESS) {
-        apr_atomic_inc64(&condcache_store.stats->stores);
+    /* an entry may outlive its lifetime, for max-stale and the first time
+     * its tag was seen; memcached reads more than 30 days as a date
+     */
+    job->expiry = apr_time_from_sec(apr_time_sec(apr_time_now())
+                                    + (ttl < CONDCACHE_STORE_TTL_MAX
+                                       ? ttl : CONDCACHE_STORE_TTL_MAX));
+    if (condcache_store_call(r, job, deadline) != APR_SUCCESS) {
+        return 0;
     }
+    apr_atomic_inc64(must ? &condcache_store.stats->invalidations
+                          : &condcache_store.stats->stores);
+    return 1;
 }
 
-void condcache_socache_del(request_rec *r, const char *key)
+/* an entry goes (never dropped: see condcache_store_call()) */
+void condcache_socache_del(request_rec *r, const char *key,
+                           apr_time_t *deadline)
 {
     condcache_job *job = apr_palloc(r->pool, sizeof(*job));
 
     job->op = CONDCACHE_OP_DEL;
+    job->must = 1;
     apr_cpystrn(job->key, key, sizeof(job->key));
     job->len = 0;
-    if (condcache_store_call(r, job) == APR_SUCCESS) {
+    if (condcache_store_call(r, job, deadline) == APR_SUCCESS) {
         apr_atomic_inc64(&condcache_store.stats->invalidations);
     }
 }

@@ -64,7 +64,12 @@ struct condcache_store_req {
     const cc_store_entry *entry;     /* the representation's entry */
     int entry_looked;
     const cc_store_entry *answered;  /* a 304 went out with these */
+    const cc_store_entry *before;    /* the URI's record before the handler */
+    int before_looked;
     cc_store_request directives;     /* the client's own */
+    apr_time_t deadline;             /* the longest it waits for the store */
+    apr_int64_t started;             /* seconds: when the request began */
+    int unsafe;                      /* a write (as the client sent it) */
     int invalidated;
 };
 
@@ -84,8 +89,17 @@ static const char *condcache_store_identity(request_rec *r,
 static const char *condcache_store_entry_key(request_rec *r,
                                              const condcache_store_req *st,
                                              const cc_store_entry *uri);
+static const cc_store_entry *condcache_store_uri(request_rec *r,
+                                                 condcache_store_req *st,
+                                                 int again);
 static const cc_store_entry *condcache_store_lookup(request_rec *r,
                                                     condcache_store_req *st);
+static const cc_store_entry *condcache_store_generation(
+    request_rec *r, condcache_store_req *st, const char *names,
+    const condcache_dir_conf *conf);
+static void condcache_store_tombstone(request_rec *r, condcache_store_req *st,
+                                      const char *uri_key);
+static void condcache_store_forget(request_rec *r, condcache_store_req *st);
 static int condcache_store_send_304(request_rec *r, condcache_store_req *st,
                                     const cc_store_entry *e);
 static const char *condcache_store_fresh(request_rec *r,
@@ -94,7 +108,9 @@ static const char *condcache_store_fresh(request_rec *r,
                                          apr_int64_t lifetime);
 static const char *condcache_field(request_rec *r, const char *name);
 static int condcache_unsafe(const request_rec *r);
-static void condcache_store_invalidate_ref(request_rec *r, const char *ref);
+static void condcache_store_invalidate_ref(request_rec *r,
+                                           condcache_store_req *st,
+                                           const char *ref);
 
 /* ---------------------------------------------------------------------
  * Directives
@@ -161,66 +177,66 @@ const char *condcache_set_store_user(cmd_parms *cmd, void *dconf,
  * Keys
  */
 
-/* The key of a URI of this request's virtual host (scheme, name and port
- * as configured, so that every server of a farm with the same ServerName
- * makes the same key), the path and the query as the client sent them.
+/* The key of a URI: the virtual host (scheme, ServerName and port as
+ * configured), the host and port the request named (a virtual host may
+ * serve several: mod_vhost_alias, an application that reads Host), the
+ * path and the query as the client sent them.  Every server of a farm
+ * with the same ServerName, asked for the same Host, makes the same key.
  */
 static const char *condcache_store_uri_key(request_rec *r, const char *path,
                                            const char *query)
 {
-    const char *parts[5];
+    const char *parts[7];
     char *key = apr_palloc(r->pool, CC_STORE_KEY_LEN);
+    char *host = apr_pstrdup(r->pool, r->hostname ? r->hostname : "");
 
+    ap_str_tolower(host);
     parts[0] = ap_http_scheme(r);
     parts[1] = r->server->server_hostname;
     parts[2] = apr_itoa(r->pool, r->server->port ? r->server->port
                                                  : ap_default_port(r));
-    parts[3] = path ? path : "/";
-    parts[4] = query;
-    cc_store_key(r->pool, key, parts, 5);
+    parts[3] = host;
+    parts[4] = apr_itoa(r->pool, ap_get_server_port(r));
+    parts[5] = path ? path : "/";
+    parts[6] = query;
+    cc_store_key(r->pool, key, parts, 7);
     return key;
 }
 
-/* Who the request is for, by CondCacheStoreUser (REMOTE_USER where it is
- * not set): NULL where none of those is there
+/* Who the request is for: the authenticated user whenever there is one,
+ * and what CondCacheStoreUser names (a request field, a cookie).  NULL
+ * where none of those is there.
  */
 static const char *condcache_store_identity(request_rec *r,
                                             const condcache_dir_conf *conf)
 {
     const apr_table_t *fields = condcache_client_fields(r);
-    apr_array_header_t *parts = NULL;
-    int i, n = conf->store_user ? conf->store_user->nelts : 1;
+    apr_array_header_t *parts = apr_array_make(r->pool, 2,
+                                               sizeof(const char *));
+    int i, n = conf->store_user ? conf->store_user->nelts : 0;
 
+    if (r->user) {
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrcat(r->pool, "user=", r->user, NULL);
+    }
     for (i = 0; i < n; i++) {
-        condcache_identity dflt = { CONDCACHE_ID_USER, NULL };
-        const condcache_identity *id = conf->store_user
-            ? &APR_ARRAY_IDX(conf->store_user, i, condcache_identity)
-            : &dflt;
+        const condcache_identity *id =
+            &APR_ARRAY_IDX(conf->store_user, i, condcache_identity);
         const char *v = NULL;
 
-        switch (id->kind) {
-        case CONDCACHE_ID_USER:
-            v = r->user;
-            break;
-        case CONDCACHE_ID_HEADER:
+        if (id->kind == CONDCACHE_ID_HEADER) {
             v = apr_table_get(fields, id->name);
-            break;
-        default:
-            if (ap_cookie_read(r, id->name, &v, 0) != APR_SUCCESS) {
-                v = NULL;
-            }
-            break;
+        }
+        else if (id->kind == CONDCACHE_ID_COOKIE
+                 && ap_cookie_read(r, id->name, &v, 0) != APR_SUCCESS) {
+            v = NULL;
         }
         if (v) {
-            if (!parts) {
-                parts = apr_array_make(r->pool, n, sizeof(const char *));
-            }
             APR_ARRAY_PUSH(parts, const char *) =
-                apr_psprintf(r->pool, "%d:%s=%s", id->kind,
-                             id->name ? id->name : "", v);
+                apr_psprintf(r->pool, "%d:%s=%s", id->kind, id->name, v);
         }
     }
-    return parts ? apr_array_pstrcat(r->pool, parts, '\n') : NULL;
+    return parts->nelts ? apr_array_pstrcat(r->pool, parts, '\n') : NULL;
 }
 
 /* The key of this request's entry under the URI's record: its
@@ -243,21 +259,34 @@ static const char *condcache_store_entry_key(request_rec *r,
     return key;
 }
 
+/* The URI's record as it is now (again, where again) */
+static const cc_store_entry *condcache_store_uri(request_rec *r,
+                                                 condcache_store_req *st,
+                                                 int again)
+{
+    if (!st->uri_looked || again) {
+        st->uri_looked = 1;
+        st->uri = condcache_socache_get(r, st->uri_key, CC_STORE_VARY,
+                                        &st->deadline);
+        st->entry_looked = 0;
+        st->entry = NULL;
+    }
+    return st->uri;
+}
+
 /* The URI's record, then this request's entry under it */
 static const cc_store_entry *condcache_store_lookup(request_rec *r,
                                                     condcache_store_req *st)
 {
-    if (!st->uri_looked) {
-        st->uri_looked = 1;
-        st->uri = condcache_socache_get(r, st->uri_key, CC_STORE_VARY);
-    }
-    if (!st->uri) {
+    if (!condcache_store_uri(r, st, 0)
+        || (st->uri->flags & CC_STORE_INVALIDATED)) {
         return NULL;
     }
     if (!st->entry_looked) {
         st->entry_looked = 1;
         st->entry_key = condcache_store_entry_key(r, st, st->uri);
-        st->entry = condcache_socache_get(r, st->entry_key, CC_STORE_ENTRY);
+        st->entry = condcache_socache_get(r, st->entry_key, CC_STORE_ENTRY,
+                                          &st->deadline);
     }
     return st->entry;
 }
@@ -281,43 +310,64 @@ static int condcache_unsafe(const request_rec *r)
 
 /* insert_filter: whether the store serves this request.  Handler output
  * only (a handler named in the configuration: a CGI, a proxy, mod_lua,
- * PHP): a file's own validators are cheaper to make than to fetch.
+ * PHP): a file's own validators are cheaper to make than to fetch.  Not
+ * mod_rewrite's redirect-handler, whose request hands over to another
+ * with authorization of its own: that one is served, under the client's
+ * URI.
  */
 int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf)
 {
     condcache_req *ctx;
     condcache_store_req *st;
-    request_rec *first;
-    const char *auth;
+    const apr_table_t *fields;
+    request_rec *first, *rr;
 
     if (!condcache_socache_ready() || r->main
         || conf->store_lifetime == CONDCACHE_UNSET
         || conf->store_lifetime == CONDCACHE_STORE_OFF
         || !r->handler || !strcmp(r->handler, "default-handler")
+        || !strcmp(r->handler, "redirect-handler")
         || r->proxyreq == PROXYREQ_PROXY
         || CONDCACHE_ALREADY_DECIDED(r)) {
         return 0;
     }
     for (first = r; first->prev; first = first->prev) {
     }
+    /* An internal redirect from a write (mod_cgi turns a POST whose
+     * script answers with a local Location into a GET of it): the write
+     * is done, its URI's entries go now, and what follows is no answer to
+     * a GET of this URI
+     */
+    for (rr = r->prev; rr; rr = rr->prev) {
+        const condcache_req *prev = ap_get_module_config(rr->request_config,
+                                                         &condcache_module);
+
+        if (prev && prev->store && prev->store->unsafe) {
+            condcache_store_invalidate(rr, HTTP_OK);
+            return 0;
+        }
+    }
+    fields = condcache_client_fields(r);
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->identity = condcache_store_identity(r, conf);
-    /* a request with credentials this module cannot tell apart is never
-     * answered, nor its response kept
+    /* Credentials this server did not check, and, where CondCacheStoreUser
+     * does not say which cookie is the user, cookies: another user's
+     * request could look the same.  Never answered, never kept.
      */
-    auth = apr_table_get(condcache_client_fields(r), "Authorization");
-    if (auth && !st->identity) {
+    if (!st->identity
+        && (apr_table_get(fields, "Authorization")
+            || (!conf->store_user && apr_table_get(fields, "Cookie")))) {
         return 0;
     }
+    st->unsafe = condcache_unsafe(r);
     st->path = first->parsed_uri.path;
     st->query = first->parsed_uri.query;
     st->uri_key = condcache_store_uri_key(r, st->path, st->query);
+    st->started = apr_time_sec(r->request_time);
     if (conf->store_ignore_cc == 1) {
         cc_store_request_parse(r->pool, NULL, NULL, &st->directives);
     }
     else {
-        const apr_table_t *fields = condcache_client_fields(r);
-
         cc_store_request_parse(r->pool,
                                apr_table_getm(r->pool, fields,
                                               "Cache-Control"),
@@ -400,14 +450,8 @@ static const char *condcache_store_fresh(request_rec *r,
     else {
         cc_store_request_parse(r->pool, NULL, NULL, &req);
     }
-    if (req.max_stale > 0 && e->cache_control) {
-        const apr_array_header_t *cc = cc_control_parse(r->pool,
-                                                        e->cache_control);
-
-        if (cc_control_find(cc, "must-revalidate")
-            || cc_control_find(cc, "proxy-revalidate")) {
-            req.max_stale = -1;
-        }
+    if (e->flags & CC_STORE_MUST_REVALIDATE) {
+        req.max_stale = -1;
     }
     /* an entry from a clock ahead of this one is as young as can be */
     age = apr_time_sec(r->request_time) - e->stored;
@@ -416,7 +460,9 @@ static const char *condcache_store_fresh(request_rec *r,
 
 /* The handler before every other one: a conditional request answered
  * from a live entry, after authentication and authorization and every
- * fixup, before any handler does any work.
+ * fixup, before any handler does any work.  A GET without preconditions
+ * reads the URI's record all the same: what it stores after its handler
+ * ran must not undo a write made meanwhile.
  */
 int condcache_handler_store(request_rec *r)
 {
@@ -430,8 +476,12 @@ int condcache_handler_store(request_rec *r)
     cc_precond_out out;
     int get = r->method_number == M_GET;
 
-    if (!st || (!get && !condcache_unsafe(r))) {
+    if (!st || (!get && !st->unsafe)) {
         return DECLINED;
+    }
+    if (get && !r->header_only) {
+        st->before = condcache_store_uri(r, st, 0);
+        st->before_looked = 1;
     }
     memset(&in, 0, sizeof(in));
     if (!condcache_read_fields(r, condcache_client_fields(r), &in)
@@ -445,7 +495,8 @@ int condcache_handler_store(request_rec *r)
         condcache_socache_count(CONDCACHE_COUNT_REFUSED, 1);
         return DECLINED;
     }
-    e = condcache_store_lookup(r, st);
+    /* an invalidation of this child not made yet: nothing is answered */
+    e = condcache_socache_answers() ? condcache_store_lookup(r, st) : NULL;
     why = !e ? "store-miss"
           : condcache_store_fresh(r, get ? &st->directives : NULL, e,
                                   conf->store_lifetime);
@@ -482,11 +533,11 @@ int condcache_handler_store(request_rec *r)
                                              NULL));
         return HTTP_PRECONDITION_FAILED;
     }
-    /* decided: the handler (mod_cgi's ap_meets_conditions()) must not
-     * decide again without the stored tag
+    /* The stored tag holds.  The handler still sees the preconditions:
+     * the resource may have changed since (by another way than through
+     * this URI), and the handler that can tell must be able to refuse
      */
     condcache_note(r, "proceed", "store-match");
-    condcache_hide(r, condcache_req_get(r), 0);
     return DECLINED;
 }
 
@@ -494,15 +545,49 @@ int condcache_handler_store(request_rec *r)
  * What the response does to the store
  */
 
-/* a same-origin URI of a Location or Content-Location: its record goes */
-static void condcache_store_invalidate_ref(request_rec *r, const char *ref)
+/* The URI's record, replaced by one of a new generation marked as
+ * written: every entry under the old one is gone for every server that
+ * shares the store, and a GET that read the resource before the write
+ * does not store what it read (condcache_store_record())
+ */
+static void condcache_store_tombstone(request_rec *r, condcache_store_req *st,
+                                      const char *uri_key)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+    cc_store_entry t;
+
+    memset(&t, 0, sizeof(t));
+    t.kind = CC_STORE_VARY;
+    t.flags = CC_STORE_INVALIDATED;
+    t.stored = apr_time_sec(apr_time_now());
+    t.expires = t.stored;
+    t.last_modified = -1;
+    t.key = uri_key;
+    if (apr_generate_random_bytes((unsigned char *)&t.nonce,
+                                  sizeof(t.nonce)) != APR_SUCCESS) {
+        t.nonce = (apr_uint64_t)apr_time_now();
+    }
+    condcache_socache_put(r, &t, conf->store_lifetime > 0
+                                 ? conf->store_lifetime : 0,
+                          &st->deadline, 1);
+}
+
+/* a same-origin URI of a Location or Content-Location (RFC 3986 5.2 with
+ * the request's own path as the base): its record goes
+ */
+static void condcache_store_invalidate_ref(request_rec *r,
+                                           condcache_store_req *st,
+                                           const char *ref)
 {
     apr_uri_t uri;
-    const char *path;
+    const char *query;
+    char *path;
 
     if (!ref || apr_uri_parse(r->pool, ref, &uri) != APR_SUCCESS) {
         return;
     }
+    query = uri.query;
     if (uri.hostname) {
         apr_port_t port = uri.port ? uri.port
                           : apr_uri_port_of_scheme(uri.scheme);
@@ -512,48 +597,65 @@ static void condcache_store_invalidate_ref(request_rec *r, const char *ref)
             || !r->hostname || strcasecmp(uri.hostname, r->hostname)) {
             return;
         }
+        path = apr_pstrdup(r->pool, uri.path && *uri.path ? uri.path : "/");
     }
-    path = uri.path;
-    if (!path || *path != '/') {
-        /* relative to the request's own path */
-        condcache_req *ctx = ap_get_module_config(r->request_config,
-                                                  &condcache_module);
-        const char *base = ctx->store->path ? ctx->store->path : "/";
+    else if (uri.path && *uri.path == '/') {
+        path = apr_pstrdup(r->pool, uri.path);
+    }
+    else if (!uri.path || !*uri.path) {
+        /* "?q=1": the same path; "#x" or "": the same URI */
+        path = apr_pstrdup(r->pool, st->path ? st->path : "/");
+        query = uri.query ? uri.query : st->query;
+    }
+    else {
+        const char *base = st->path ? st->path : "/";
         const char *slash = strrchr(base, '/');
 
         path = apr_pstrcat(r->pool,
                            apr_pstrmemdup(r->pool, base,
                                           (apr_size_t)(slash - base) + 1),
-                           uri.path ? uri.path : "", NULL);
+                           uri.path, NULL);
     }
-    condcache_socache_del(r, condcache_store_uri_key(r, path, uri.query));
+    /* dot segments go, as httpd takes them out of a request's path */
+    ap_getparents(path);
+    condcache_store_tombstone(r, st, condcache_store_uri_key(r, path, query));
 }
 
 /* A non-error response to an unsafe method (RFC 9111 4.4): its URI's
  * entries go, and those of the same-origin Location and Content-Location,
  * before the response leaves, so that the next request on any server of
- * the farm finds none.  Once per request.
+ * the farm finds none.  Once per request; status: the response's.
  */
-void condcache_store_invalidate(request_rec *r)
+void condcache_store_invalidate(request_rec *r, int status)
 {
     condcache_req *ctx = ap_get_module_config(r->request_config,
                                               &condcache_module);
     condcache_store_req *st = ctx ? ctx->store : NULL;
     const char *v;
 
-    if (!st || st->invalidated || !condcache_unsafe(r)
-        || r->status >= 400 || r->status < 200) {
+    if (!st || st->invalidated || !st->unsafe || status >= 400
+        || status < 200) {
         return;
     }
     st->invalidated = 1;
-    condcache_socache_del(r, st->uri_key);
+    condcache_store_tombstone(r, st, st->uri_key);
     if ((v = apr_table_get(r->headers_out, "Location"))
         || (v = apr_table_get(r->err_headers_out, "Location"))) {
-        condcache_store_invalidate_ref(r, v);
+        condcache_store_invalidate_ref(r, st, v);
     }
     if ((v = apr_table_get(r->headers_out, "Content-Location"))
         || (v = apr_table_get(r->err_headers_out, "Content-Location"))) {
-        condcache_store_invalidate_ref(r, v);
+        condcache_store_invalidate_ref(r, st, v);
+    }
+}
+
+/* the entry this request selects goes (not the URI's others: one user's
+ * response says nothing of another's)
+ */
+static void condcache_store_forget(request_rec *r, condcache_store_req *st)
+{
+    if (condcache_store_lookup(r, st) && st->entry_key) {
+        condcache_socache_del(r, st->entry_key, &st->deadline);
     }
 }
 
@@ -577,14 +679,14 @@ int condcache_store_first(request_rec *r)
         }
         return 1;
     }
-    if (r->method_number != M_GET) {
-        condcache_store_invalidate(r);
+    if (st->unsafe) {
+        condcache_store_invalidate(r, r->status);
         return 1;
     }
     if (r->status != HTTP_OK && r->status != HTTP_NOT_MODIFIED && st->entry
         && !r->header_only) {
         /* the handler answered otherwise than the stored 200 */
-        condcache_socache_del(r, st->uri_key);
+        condcache_store_forget(r, st);
     }
     return 0;
 }
@@ -596,6 +698,50 @@ static const char *condcache_field(request_rec *r, const char *name)
     const char *b = apr_table_getm(r->pool, r->err_headers_out, name);
 
     return a && b ? apr_pstrcat(r->pool, a, ", ", b, NULL) : a ? a : b;
+}
+
+/* The URI's record to store under, read again now that the handler ran:
+ * NULL when the resource was written while the handler ran (a write's
+ * record, or any other generation than the one read before, made since
+ * this request began), so that what the handler read before the write
+ * is not stored after it
+ */
+static const cc_store_entry *condcache_store_generation(
+    request_rec *r, condcache_store_req *st, const char *names,
+    const condcache_dir_conf *conf)
+{
+    const cc_store_entry *now = condcache_store_uri(r, st, 1);
+    cc_store_entry *uri;
+
+    if (now && now->stored >= st->started
+        && (!st->before_looked || !st->before
+            || st->before->nonce != now->nonce)) {
+        return NULL;
+    }
+    if (now && !(now->flags & CC_STORE_INVALIDATED)
+        && !strcmp(now->vary ? now->vary : "", names)) {
+        return now;
+    }
+    /* none, a write's, or another Vary: a new generation */
+    uri = apr_pcalloc(r->pool, sizeof(*uri));
+    uri->kind = CC_STORE_VARY;
+    uri->stored = apr_time_sec(r->request_time);
+    uri->expires = uri->stored + conf->store_lifetime;
+    uri->last_modified = -1;
+    uri->key = st->uri_key;
+    uri->vary = *names ? names : NULL;
+    if (apr_generate_random_bytes((unsigned char *)&uri->nonce,
+                                  sizeof(uri->nonce)) != APR_SUCCESS) {
+        uri->nonce = (apr_uint64_t)apr_time_now();
+    }
+    if (!condcache_socache_put(r, uri, conf->store_lifetime, &st->deadline,
+                               0)) {
+        return NULL;
+    }
+    st->uri = uri;
+    st->entry_looked = 0;
+    st->entry = NULL;
+    return uri;
 }
 
 /* The 200 to GET as it leaves the last filter, before its preconditions
@@ -611,51 +757,44 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     condcache_store_req *st = ctx ? ctx->store : NULL;
     const condcache_dir_conf *conf;
     const apr_array_header_t *control;
-    const cc_store_entry *old;
+    const cc_store_entry *old, *uri;
+    const cc_directive *no_cache;
     const char *etag, *lm, *vary, *names;
-    cc_store_entry e, uri;
+    cc_store_entry e;
     apr_time_t now, last_modified;
     const char *cl;
 
-    if (!st || r->status != HTTP_OK) {
+    if (!st || st->unsafe || r->status != HTTP_OK) {
         return;
     }
     conf = ap_get_module_config(r->per_dir_config, &condcache_module);
     control = cc_control_parse(r->pool, condcache_field(r, "Cache-Control"));
     vary = condcache_field(r, "Vary");
     names = cc_store_vary_names(r->pool, vary);
-    if (cc_control_find(control, "no-store") || !names
-        || (cc_control_find(control, "no-cache")
-            && !cc_control_find(control, "no-cache")->value)) {
-        /* never stored, and what was there goes (RFC 9111 3, 4.1; a
-         * no-cache response may answer nothing without the handler)
+    no_cache = cc_control_find(control, "no-cache");
+    etag = apr_table_get(r->headers_out, "ETag");
+    if (!etag || apr_table_get(r->notes, "no-etag")
+        || cc_control_find(control, "no-store") || !names
+        || (no_cache && !no_cache->value)
+        || (!st->identity
+            && (cc_control_restricted(control)
+                || condcache_field(r, "Set-Cookie")))) {
+        /* Never stored, and the entry this request selects goes (RFC 9111
+         * 3, 4.1): no tag to keep (too large, too slow), no-store, Vary:
+         * *, no-cache (it may answer nothing without its handler), one
+         * user's response and no user to keep it for
          */
         if (!r->header_only) {
-            condcache_socache_del(r, st->uri_key);
+            condcache_store_forget(r, st);
         }
-        return;
-    }
-    if (!st->identity
-        && (cc_control_restricted(control)
-            || condcache_field(r, "Set-Cookie"))) {
-        /* one user's response, and no user to keep it for */
-        if (!r->header_only) {
-            condcache_socache_del(r, st->uri_key);
-        }
-        return;
-    }
-    etag = apr_table_get(r->headers_out, "ETag");
-    if (!etag || apr_table_get(r->notes, "no-etag")) {
         return;
     }
     now = apr_time_sec(r->request_time);
     lm = apr_table_get(r->headers_out, "Last-Modified");
     if (!lm || !cc_date_parse(lm, r->request_time, &last_modified)) {
         /* the time the store first saw this tag for this URI */
-        if (st->uri && strcmp(st->uri->vary ? st->uri->vary : "", names)) {
-            st->uri = NULL;              /* another Vary: all new */
-        }
-        old = condcache_store_lookup(r, st);
+        old = st->uri && strcmp(st->uri->vary ? st->uri->vary : "", names)
+              ? NULL : condcache_store_lookup(r, st);
         last_modified = apr_time_from_sec(old && old->etag
                                           && !strcmp(old->etag, etag)
                                           && old->last_modified >= 0
@@ -667,41 +806,23 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     if (r->header_only || st->directives.no_store) {
         return;
     }
-
-    /* the URI's record: the one there if it varies by the same names,
-     * else a new generation
-     */
-    if (!st->uri_looked) {
-        st->uri_looked = 1;
-        st->uri = condcache_socache_get(r, st->uri_key, CC_STORE_VARY);
-    }
-    if (!st->uri || strcmp(st->uri->vary ? st->uri->vary : "", names)) {
-        memset(&uri, 0, sizeof(uri));
-        uri.kind = CC_STORE_VARY;
-        uri.stored = now;
-        uri.expires = now + conf->store_lifetime;
-        uri.last_modified = -1;
-        uri.key = st->uri_key;
-        uri.vary = *names ? names : NULL;
-        if (apr_generate_random_bytes((unsigned char *)&uri.nonce,
-                                      sizeof(uri.nonce)) != APR_SUCCESS) {
-            uri.nonce = (apr_uint64_t)apr_time_now();
-        }
-        condcache_socache_put(r, &uri, conf->store_lifetime);
-        st->uri = apr_pmemdup(r->pool, &uri, sizeof(uri));
-        st->entry_looked = 0;
-        st->entry = NULL;
+    uri = condcache_store_generation(r, st, names, conf);
+    if (!uri) {
+        return;
     }
     memset(&e, 0, sizeof(e));
     e.kind = CC_STORE_ENTRY;
     e.stored = now;
     e.expires = now + conf->store_lifetime;
     e.last_modified = apr_time_sec(last_modified);
+    if (cc_control_find(control, "must-revalidate")
+        || cc_control_find(control, "proxy-revalidate")) {
+        e.flags |= CC_STORE_MUST_REVALIDATE;
+    }
     cl = apr_table_get(r->headers_out, "Content-Length");
     e.length = length >= 0 ? (apr_uint64_t)length
                : cl ? (apr_uint64_t)apr_atoi64(cl) : 0;
-    e.key = st->entry_key && st->entry_looked
-            ? st->entry_key : condcache_store_entry_key(r, st, st->uri);
+    e.key = condcache_store_entry_key(r, st, uri);
     e.etag = etag;
     e.cache_control = ctx->sent_taken ? ctx->sent_control
                       : condcache_field(r, "Cache-Control");
@@ -710,5 +831,5 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     e.vary = vary;
     e.content_location = apr_table_get(r->headers_out, "Content-Location");
     e.content_type = r->content_type;
-    condcache_socache_put(r, &e, conf->store_lifetime);
+    condcache_socache_put(r, &e, conf->store_lifetime, &st->deadline, 0);
 }

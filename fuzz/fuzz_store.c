@@ -59,6 +59,7 @@ static void check_decoded(const cc_store_entry *e, const uint8_t *data,
     const char *s;
 
     CC_FUZZ_CHECK(e->kind == CC_STORE_ENTRY || e->kind == CC_STORE_VARY);
+    CC_FUZZ_CHECK(!(e->flags & ~CC_STORE_FLAGS_KNOWN));
     CC_FUZZ_CHECK(e->stored >= 0 && e->expires >= e->stored);
     CC_FUZZ_CHECK(e->expires <= APR_INT64_C(1) << 40);
     CC_FUZZ_CHECK(e->last_modified >= -1
@@ -109,6 +110,7 @@ static void fuzz_encode(const uint8_t *data, size_t size, apr_pool_t *p)
     e.expires = t[1] < e.stored || t[1] > APR_INT64_C(1) << 40 ? e.stored
                                                                  : t[1];
     e.last_modified = t[2] < -1 || t[2] > APR_INT64_C(1) << 40 ? -1 : t[2];
+    e.flags = size && (data[0] & 2) ? CC_STORE_MUST_REVALIDATE : 0;
     e.length = size;
     e.nonce = (apr_uint64_t)size * 2654435761u;
     e.key = field_or_null(ps.piece[0]);
@@ -121,7 +123,8 @@ static void fuzz_encode(const uint8_t *data, size_t size, apr_pool_t *p)
     len = cc_store_encode(&e, buf, sizeof(buf));
     if (len) {
         CC_FUZZ_CHECK(!cc_store_decode(p, buf, len, &d));
-        CC_FUZZ_CHECK(d.kind == e.kind && d.stored == e.stored
+        CC_FUZZ_CHECK(d.kind == e.kind && d.flags == e.flags
+                      && d.stored == e.stored
                       && d.expires == e.expires
                       && d.last_modified == e.last_modified
                       && d.length == e.length && d.nonce == e.nonce);

@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 146;
+plan tests => 172;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -350,6 +350,94 @@ ok t_cmp(HTTP::Date::str2time($nm->header('Expires')) -
          '304: Expires = Date + 1 hour');
 ok t_cmp($nm->header('Content-Location'), '/store-policy/page.lua',
          '304: Content-Location');
+
+
+# --- what the review found: hosts, front controllers, cookies, writes -------
+
+# one virtual host, several hosts (mod_vhost_alias, an application that
+# reads Host): each host has its entries
+my $hu = '/store/page.lua?case=hosts';
+my $HA = GET($hu, Host => 'tenant-a.example')->header('ETag');
+my $HB = GET($hu, Host => 'tenant-b.example')->header('ETag');
+ok t_cmp($HA ne $HB ? 1 : 0, 1, 'two hosts, two pages');
+$before = runs($hu);
+ok t_cmp(GET_RC($hu, Host => 'tenant-a.example', 'If-None-Match' => $HB),
+         200, 'another host\'s tag: 200');
+ok t_cmp(GET_RC($hu, Host => 'Tenant-A.example', 'If-None-Match' => $HA),
+         304, 'its own tag (the host in any case): 304');
+ok t_cmp(runs($hu), $before + 1, 'only the other host\'s tag ran the page');
+
+# a front controller (mod_rewrite's internal redirect): the page's own
+# authorization comes first, then the store
+my $fc = '/fc/account';
+$r = GET $fc, 'X-Allowed' => 'yes';
+my $F = $r->header('ETag');
+ok t_cmp($r->code, 200, 'front controller, allowed: 200');
+ok t_cmp(GET_RC($fc, 'X-Allowed' => 'yes', 'If-None-Match' => $F), 304,
+         'allowed, its tag: 304');
+ok t_cmp(GET_RC($fc, 'If-None-Match' => $F), 403,
+         'not allowed, the tag: 403, never 304');
+ok t_cmp(GET_RC($fc, 'If-Modified-Since' => 'Fri, 31 Dec 2100 00:00:00 GMT'),
+         403, 'not allowed, IMS: 403');
+
+# cookies, where CondCacheStoreUser names none: never the store's
+my $co = '/store/page.lua?case=cookies';
+my $CO = GET($co, Cookie => 'session=alice')->header('ETag');
+GET_RC($co, Cookie => 'session=mallory', 'If-None-Match' => $CO);
+ok t_cmp(runs($co), 2, 'a request with a cookie: not from the store');
+
+# a private response without a user takes only its own entry away
+my $wp = '/store-cookie/page.lua?case=wipe';
+my $W1 = GET($wp, Cookie => 'session=one')->header('ETag');
+GET_RC($wp, 'X-Send-CC' => 'private');
+$before = runs($wp);
+ok t_cmp(GET_RC($wp, Cookie => 'session=one', 'If-None-Match' => $W1), 304,
+         'a user\'s entry stays after an anonymous private response');
+ok t_cmp(runs($wp), $before, 'from the store');
+
+# a write whose stored tag matches still tells its handler
+my $wr = '/store/page.lua?case=write';
+my $WR = GET($wr)->header('ETag');
+ok t_cmp(note_for(PUT => '/store/page.lua', sub {
+             $r = PUT $wr, content => 'x', 'If-Match' => $WR }),
+         'proceed store-match', 'PUT, the stored tag holds');
+ok t_cmp($r->header('X-Saw-If-Match'), $WR,
+         'the handler sees If-Match (it may know better)');
+
+# a POST that a CGI answers with a local redirect (mod_cgi makes it a GET)
+$C = GET($c)->header('ETag');
+$before = runs($c);
+ok t_cmp(GET_RC($c, 'If-None-Match' => $C), 304, 'CGI stored');
+ok t_cmp(runs($c), $before, 'from the store');
+$r = POST $c, 'X-Local' => '/store/page.lua?case=after', content => 'x';
+ok t_cmp($r->code, 200, 'POST, local redirect: the page');
+GET_RC($c, 'If-None-Match' => $C);
+ok t_cmp(runs($c), $before + 2, 'the POST\'s URI lost its entry');
+
+# a Location relative to the request (RFC 3986 5.2)
+for my $case (['?case=rel', '/store/page.lua?case=rel'],
+              ['../store/page.lua?case=dots', '/store/page.lua?case=dots']) {
+    my ($ref, $target) = @$case;
+    my $X = GET($target)->header('ETag');
+    GET_RC($target, 'If-None-Match' => $X);
+    ok t_cmp(runs($target), 1, "$target stored");
+    (my $q = $ref) =~ s/([?=&\/.])/sprintf '%%%02X', ord $1/ge;
+    ok t_cmp(POST("/store/page.lua?case=writer&loc=$q", 'X-Send-Status' => 303,
+                  content => 'x')->code, 303, "POST, Location: $ref");
+    GET_RC($target, 'If-None-Match' => $X);
+    ok t_cmp(runs($target), 2, "Location: $ref removes $target\'s entry");
+}
+
+# must-revalidate added after the handler (mod_headers) still counts
+my $mr = '/store-mr/page.lua';
+my $MR = GET($mr)->header('ETag');
+$before = runs($mr);
+ok t_cmp(GET_RC($mr, 'If-None-Match' => $MR), 304, 'stored');
+ok t_cmp(runs($mr), $before, 'from the store');
+sleep 3;
+GET_RC($mr, 'If-None-Match' => $MR, 'Cache-Control' => 'max-stale');
+ok t_cmp(runs($mr), $before + 1,
+         'must-revalidate: max-stale does not stretch it');
 
 # --- mod_status ---------------------------------------------------------------
 my $auto = GET_BODY '/condcache-status?auto';

@@ -29,6 +29,7 @@ static void sample(cc_store_entry *e)
 {
     memset(e, 0, sizeof(*e));
     e->kind = CC_STORE_ENTRY;
+    e->flags = CC_STORE_MUST_REVALIDATE;
     e->stored = 1764849600;
     e->expires = 1764849600 + 600;
     e->last_modified = 1764840000;
@@ -52,6 +53,7 @@ START_TEST(round_trip)
     ck_assert_uint_gt(len, 0);
     ck_assert_ptr_null(cc_store_decode(pool, buf, len, &d));
     ck_assert_int_eq(d.kind, CC_STORE_ENTRY);
+    ck_assert_uint_eq(d.flags, CC_STORE_MUST_REVALIDATE);
     ck_assert(d.stored == e.stored && d.expires == e.expires);
     ck_assert(d.last_modified == e.last_modified);
     ck_assert(d.length == e.length && d.nonce == e.nonce);
@@ -164,6 +166,23 @@ START_TEST(unsafe_field)
     ck_assert_uint_eq(cc_store_encode(&e, buf, sizeof(buf)), 0);
     sample(&e);
     ck_assert_uint_eq(cc_store_encode(&e, buf, 40), 0);
+}
+END_TEST
+
+/* flags this version does not know: no entry it can read */
+START_TEST(unknown_flags)
+{
+    unsigned char buf[CC_STORE_MAX];
+    cc_store_entry e, d;
+    apr_size_t len;
+
+    sample(&e);
+    e.flags = 0x80;
+    ck_assert_uint_eq(cc_store_encode(&e, buf, sizeof(buf)), 0);
+    e.flags = CC_STORE_INVALIDATED;
+    len = cc_store_encode(&e, buf, sizeof(buf));
+    ck_assert_ptr_null(cc_store_decode(pool, buf, len, &d));
+    ck_assert_uint_eq(d.flags, CC_STORE_INVALIDATED);
 }
 END_TEST
 
@@ -367,6 +386,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, other_version);
     tcase_add_test(tc, garbage);
     tcase_add_test(tc, unsafe_field);
+    tcase_add_test(tc, unknown_flags);
     tcase_add_test(tc, too_large);
     tcase_add_test(tc, keys);
     tcase_add_loop_test(tc, coding, 0, CC_NELTS(codings));

@@ -9,7 +9,8 @@
 -- and the request fields X-Send-CC and X-Send-Vary, what Cache-Control and
 -- Vary it sends, X-Send-Status the status of a write (so that one URI can
 -- change its mind).
--- A method other than GET or HEAD gets a 204 (or the status= given).
+-- A method other than GET or HEAD gets a 204 (or the status= given), and
+-- X-Saw-If-Match says what If-Match reached it.
 function handle(r)
     local dir = r.document_root .. "/../logs/store-runs/"
     os.execute("mkdir -p '" .. dir .. "'")
@@ -38,6 +39,8 @@ function handle(r)
     end
     if args.cl then r.headers_out["Content-Location"] = args.cl end
     if r.method ~= "GET" and r.method ~= "HEAD" then
+        -- what reached the handler of a write
+        r.headers_out["X-Saw-If-Match"] = r.headers_in["If-Match"] or "none"
         if args.loc then r.headers_out["Location"] = args.loc end
         r.status = tonumber(r.headers_in["X-Send-Status"] or args.status
                             or "204")
@@ -46,6 +49,7 @@ function handle(r)
     if args.status then r.status = tonumber(args.status) end
     r.content_type = "text/html"
     r:puts(string.rep("<p>" .. r.uri .. " version " .. version .. " for "
-                      .. (r.user or "nobody") .. "</p>\n", 40))
+                      .. (r.user or "nobody") .. " at "
+                      .. (r.hostname or "") .. "</p>\n", 40))
     return apache2.OK
 end
