@@ -12,7 +12,6 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use File::Temp qw(tempdir);
-use IO::Socket::INET ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use lib 't/lib';
@@ -102,35 +101,4 @@ EOF
         ok t_cmp($got, $status, "$name: $what");
     }
     stop($dir);
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, ReuseAddr => 1)
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-sub wait_for {
-    my $port = shift;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        return 1 if $s;
-        select undef, undef, undef, 0.1;
-    }
-    return 0;
-}
-
-# stop the server by the PID it wrote, and wait until it is gone
-sub stop {
-    my $dir = shift;
-    open my $fh, '<', "$dir/httpd.pid" or return;
-    chomp(my $pid = <$fh>);
-    kill 'TERM', $pid;
-    for (1 .. 100) {
-        last unless kill 0, $pid;
-        select undef, undef, undef, 0.1;
-    }
 }

@@ -10,7 +10,6 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use File::Temp qw(tempdir);
-use IO::Socket::INET ();
 use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
@@ -131,34 +130,3 @@ stop($dir);
 open my $log, '<', "$dir/error_log" or die $!;
 my @bad = grep { /\[(?:\w+:)?(?:error|crit|alert|emerg)\]|exit signal/ } <$log>;
 ok t_cmp(scalar(@bad), 0, "no error in the server's log: @bad");
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, ReuseAddr => 1)
-        or die "no free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub wait_for {
-    my $p = shift;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
-        return 1 if $s;
-        select undef, undef, undef, 0.1;
-    }
-    return 0;
-}
-
-# stop the server by the PID it wrote, and wait until it is gone
-sub stop {
-    my $d = shift;
-    open my $pf, '<', "$d/httpd.pid" or return;
-    chomp(my $pid = <$pf>);
-    kill 'TERM', $pid;
-    for (1 .. 100) {
-        last unless kill 0, $pid;
-        select undef, undef, undef, 0.1;
-    }
-}

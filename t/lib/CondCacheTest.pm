@@ -8,9 +8,11 @@ use Apache::Test ();
 use Apache::TestUtil ();
 use Apache::TestRequest ();
 use HTTP::Request ();
+use IO::Socket::INET ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE);
+                 DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE
+                 free_port wait_for stop);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -115,6 +117,39 @@ sub DELETE_RC {
     my $url = 'http://' . Apache::TestRequest::hostport() . $uri;
     my $req = HTTP::Request->new(DELETE => $url, [@headers]);
     return Apache::TestRequest::user_agent()->request($req)->code;
+}
+
+# For a test that starts a server of its own: a free loopback port, the
+# wait until something listens there, and the stop of the server by the
+# PID it wrote (waiting until it is gone).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1, ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub wait_for {
+    my $port = shift;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        return 1 if $s;
+        select undef, undef, undef, 0.1;
+    }
+    return 0;
+}
+
+sub stop {
+    my $dir = shift;
+    open my $fh, '<', "$dir/httpd.pid" or return;
+    chomp(my $pid = <$fh>);
+    kill 'TERM', $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        select undef, undef, undef, 0.1;
+    }
 }
 
 1;
