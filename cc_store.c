@@ -89,18 +89,23 @@ static const char **cc_store_field(cc_store_entry *e, int i)
 }
 
 /* A field value goes back on the wire as it is: visible characters,
- * spaces and tabs only (RFC 9110 5.5)
+ * spaces and tabs only (RFC 9110 5.5).  Every byte of every entry read
+ * passes here: one table lookup and one OR a byte, one test a field.
  */
 static int cc_store_field_ok(const unsigned char *s, apr_size_t len)
 {
+    static const unsigned char bad[256] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1,     /* HTAB ok */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        [0x7f] = 1
+    };
+    unsigned char any = 0;
     apr_size_t i;
 
     for (i = 0; i < len; i++) {
-        if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
-            return 0;
-        }
+        any |= bad[s[i]];
     }
-    return 1;
+    return !any;
 }
 
 apr_size_t cc_store_encode(const cc_store_entry *e, unsigned char *buf,

@@ -314,6 +314,12 @@ static void condcache_insert_filter(request_rec *r)
         || CONDCACHE_ALREADY_DECIDED(r)) {
         return;
     }
+    if (condcache_store_serves(r)) {
+        /* the store's handler reads the fields first, and takes them out
+         * where it leaves the request to the handler
+         */
+        return;
+    }
     /* Handler output gets its digest from the last filter, which also
      * answers the preconditions on it.  The handler must not answer them
      * first with other validators (mod_cgi runs ap_meets_conditions() on

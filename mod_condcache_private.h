@@ -145,6 +145,7 @@ typedef struct {
     const char *sent_control;
     const char *sent_expires;
     condcache_store_req *store;   /* the store serves this request */
+    void *store_job;              /* its buffer for the store's calls */
 } condcache_req;
 
 /* what the validators filter does to the default handler's 200 */
@@ -252,6 +253,7 @@ const char *condcache_set_store_lifetime(cmd_parms *cmd, void *dconf,
 const char *condcache_set_store_user(cmd_parms *cmd, void *dconf,
                                      const char *arg);
 int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf);
+int condcache_store_serves(const request_rec *r);
 int condcache_handler_store(request_rec *r);
 int condcache_store_first(request_rec *r);
 void condcache_store_record(request_rec *r, apr_off_t length);

@@ -101,6 +101,7 @@ typedef struct {
     condcache_op op;
     int must;                        /* an invalidation: never dropped */
     condcache_job_state state;
+    apr_thread_cond_t *wake;         /* its request's thread waits on it */
     apr_status_t rv;
     char key[CC_STORE_KEY_LEN];
     apr_time_t expiry;
@@ -124,7 +125,6 @@ static struct {
     apr_time_t running[CONDCACHE_STORE_WORKERS_MAX];   /* since when */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *work;
-    apr_thread_cond_t *done;
     condcache_job *queue[CONDCACHE_STORE_QUEUE_MAX];
     int head;
     int count;
@@ -140,6 +140,12 @@ static struct {
 } condcache_store;
 
 static condcache_store_stats condcache_store_local_stats;
+
+/* what each thread of a child waits on for its calls to the store: made
+ * once per thread, woken alone (a condition for all would wake every
+ * waiting request at every answer)
+ */
+static __thread apr_thread_cond_t *condcache_store_wake;
 
 static apr_status_t condcache_store_destroy(void *data);
 static apr_status_t condcache_store_op(condcache_job *job, apr_pool_t *p);
@@ -347,8 +353,7 @@ void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s)
     if (apr_pool_create_unmanaged_ex(&own, NULL, NULL) != APR_SUCCESS
         || apr_thread_mutex_create(&condcache_store.lock,
                                    APR_THREAD_MUTEX_DEFAULT, own)
-        || apr_thread_cond_create(&condcache_store.work, own)
-        || apr_thread_cond_create(&condcache_store.done, own)) {
+        || apr_thread_cond_create(&condcache_store.work, own)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "CC00013: CondCacheStore "
                      "%s: no workers in this child: it goes on without the "
                      "store", condcache_store.spec);
@@ -490,7 +495,7 @@ static void *APR_THREAD_FUNC condcache_store_worker(apr_thread_t *t,
         }
         job->rv = rv;
         job->state = CONDCACHE_JOB_DONE;
-        apr_thread_cond_broadcast(condcache_store.done);
+        apr_thread_cond_signal(job->wake);
     }
     apr_thread_mutex_unlock(condcache_store.lock);
     apr_pool_destroy(p);
@@ -618,6 +623,14 @@ static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
                         + (job->op == CONDCACHE_OP_PUT ? job->len : 0));
     queued->state = CONDCACHE_JOB_QUEUED;
     apr_thread_mutex_lock(condcache_store.lock);
+    if (!condcache_store_wake
+        && apr_thread_cond_create(&condcache_store_wake, condcache_store.own)
+           != APR_SUCCESS) {
+        apr_thread_mutex_unlock(condcache_store.lock);
+        free(queued);
+        return APR_ENOMEM;
+    }
+    queued->wake = condcache_store_wake;
     if (condcache_store.retries) {
         condcache_store_retry_failed();
     }
@@ -638,8 +651,7 @@ static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
         if (left <= 0) {
             break;
         }
-        apr_thread_cond_timedwait(condcache_store.done, condcache_store.lock,
-                                  left);
+        apr_thread_cond_timedwait(queued->wake, condcache_store.lock, left);
     }
     if (queued->state != CONDCACHE_JOB_DONE) {
         queued->state = CONDCACHE_JOB_ABANDONED;
@@ -705,17 +717,30 @@ void condcache_socache_count(condcache_count which, apr_uint64_t n)
 /* the entry of that kind under the key; NULL for none, for a fault, and
  * for what is no entry of this module or not the one asked for
  */
+/* the request's buffer for its calls: one, whatever their number */
+static condcache_job *condcache_store_job(request_rec *r, const char *key,
+                                          condcache_op op, int must)
+{
+    condcache_req *ctx = condcache_req_get(r);
+    condcache_job *job = ctx->store_job;
+
+    if (!job) {
+        job = ctx->store_job = apr_palloc(r->pool, sizeof(*job));
+    }
+    job->op = op;
+    job->must = must;
+    memcpy(job->key, key, CC_STORE_KEY_LEN);
+    return job;
+}
+
 const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
                                             cc_store_kind kind,
                                             apr_time_t *deadline)
 {
-    condcache_job *job = apr_palloc(r->pool, sizeof(*job));
+    condcache_job *job = condcache_store_job(r, key, CONDCACHE_OP_GET, 0);
     cc_store_entry *e = apr_palloc(r->pool, sizeof(*e));
     const char *why;
 
-    job->op = CONDCACHE_OP_GET;
-    job->must = 0;
-    apr_cpystrn(job->key, key, sizeof(job->key));
     job->len = sizeof(job->data);
     if (condcache_store_call(r, job, deadline) != APR_SUCCESS) {
         return NULL;
@@ -737,12 +762,10 @@ int condcache_socache_put(request_rec *r, const cc_store_entry *e,
                           apr_int64_t lifetime, apr_time_t *deadline,
                           int must)
 {
-    condcache_job *job = apr_palloc(r->pool, sizeof(*job));
+    condcache_job *job = condcache_store_job(r, e->key, CONDCACHE_OP_PUT,
+                                             must);
     apr_int64_t ttl = lifetime + CONDCACHE_STORE_GRACE;
 
-    job->op = CONDCACHE_OP_PUT;
-    job->must = must;
-    apr_cpystrn(job->key, e->key, sizeof(job->key));
     job->len = (unsigned int)cc_store_encode(e, job->data, sizeof(job->data));
     if (!job->len) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CC00016: the "
@@ -768,11 +791,8 @@ int condcache_socache_put(request_rec *r, const cc_store_entry *e,
 void condcache_socache_del(request_rec *r, const char *key,
                            apr_time_t *deadline)
 {
-    condcache_job *job = apr_palloc(r->pool, sizeof(*job));
+    condcache_job *job = condcache_store_job(r, key, CONDCACHE_OP_DEL, 1);
 
-    job->op = CONDCACHE_OP_DEL;
-    job->must = 1;
-    apr_cpystrn(job->key, key, sizeof(job->key));
     job->len = 0;
     if (condcache_store_call(r, job, deadline) == APR_SUCCESS) {
         apr_atomic_inc64(&condcache_store.stats->invalidations);

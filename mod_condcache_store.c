@@ -97,6 +97,8 @@ static const cc_store_entry *condcache_store_lookup(request_rec *r,
 static const cc_store_entry *condcache_store_generation(
     request_rec *r, condcache_store_req *st, const char *names,
     const condcache_dir_conf *conf);
+static int condcache_store_plain(const condcache_store_req *st,
+                                 const cc_store_entry *uri);
 static void condcache_store_tombstone(request_rec *r, condcache_store_req *st,
                                       const char *uri_key);
 static void condcache_store_forget(request_rec *r, condcache_store_req *st);
@@ -108,6 +110,8 @@ static const char *condcache_store_fresh(request_rec *r,
                                          apr_int64_t lifetime);
 static const char *condcache_field(request_rec *r, const char *name);
 static int condcache_unsafe(const request_rec *r);
+static int condcache_store_leave(request_rec *r, const cc_precond_in *in,
+                                 int conditional);
 static void condcache_store_invalidate_ref(request_rec *r,
                                            condcache_store_req *st,
                                            const char *ref);
@@ -247,11 +251,18 @@ static const char *condcache_store_entry_key(request_rec *r,
                                              const condcache_store_req *st,
                                              const cc_store_entry *uri)
 {
+    static const char hex[] = "0123456789abcdef";
     const char *parts[4];
     char *key = apr_palloc(r->pool, CC_STORE_KEY_LEN);
+    char nonce[17];
+    int i;
 
+    for (i = 0; i < 16; i++) {
+        nonce[i] = hex[(uri->nonce >> (60 - 4 * i)) & 0xf];
+    }
+    nonce[16] = '\0';
     parts[0] = st->uri_key;
-    parts[1] = apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT, uri->nonce);
+    parts[1] = nonce;
     parts[2] = st->identity;
     parts[3] = cc_store_selecting(r->pool, uri->vary ? uri->vary : "",
                                   condcache_client_fields(r));
@@ -274,6 +285,16 @@ static const cc_store_entry *condcache_store_uri(request_rec *r,
     return st->uri;
 }
 
+/* Whether this request's entry is in the URI's record itself: that of a
+ * request without a user, where the responses vary by nothing (most of
+ * them), so that it takes one call to the store, not two
+ */
+static int condcache_store_plain(const condcache_store_req *st,
+                                 const cc_store_entry *uri)
+{
+    return !st->identity && !uri->vary;
+}
+
 /* The URI's record, then this request's entry under it */
 static const cc_store_entry *condcache_store_lookup(request_rec *r,
                                                     condcache_store_req *st)
@@ -284,9 +305,15 @@ static const cc_store_entry *condcache_store_lookup(request_rec *r,
     }
     if (!st->entry_looked) {
         st->entry_looked = 1;
-        st->entry_key = condcache_store_entry_key(r, st, st->uri);
-        st->entry = condcache_socache_get(r, st->entry_key, CC_STORE_ENTRY,
-                                          &st->deadline);
+        if (condcache_store_plain(st, st->uri)) {
+            st->entry_key = st->uri_key;
+            st->entry = st->uri->etag ? st->uri : NULL;
+        }
+        else {
+            st->entry_key = condcache_store_entry_key(r, st, st->uri);
+            st->entry = condcache_socache_get(r, st->entry_key,
+                                              CC_STORE_ENTRY, &st->deadline);
+        }
     }
     return st->entry;
 }
@@ -458,6 +485,40 @@ static const char *condcache_store_fresh(request_rec *r,
     return cc_store_usable(&req, age < 0 ? 0 : age, lifetime);
 }
 
+/* insert_filter: the store's handler decides this GET first */
+int condcache_store_serves(const request_rec *r)
+{
+    const condcache_req *ctx = ap_get_module_config(r->request_config,
+                                                    &condcache_module);
+
+    return ctx && ctx->store && !ctx->store->unsafe;
+}
+
+/* A GET the store leaves to the handler, in a CondCacheDigest scope: the
+ * last filter answers its preconditions on the digest, so the handler
+ * must not answer them first with other validators (mod_cgi's
+ * ap_meets_conditions()), nor Range on bytes whose tag is not known yet
+ * (as condcache_insert_filter() does without the store).  A proxied
+ * Range is the backend's.
+ */
+static int condcache_store_leave(request_rec *r, const cc_precond_in *in,
+                                 int conditional)
+{
+    const condcache_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &condcache_module);
+
+    if ((conditional || in->has_range)
+        && CONDCACHE_VAL(conf, digest) != CONDCACHE_DIGEST_OFF) {
+        if (in->has_range && r->proxyreq != PROXYREQ_NONE) {
+            condcache_note(r, "pass", "range");
+        }
+        else {
+            condcache_hide(r, condcache_req_get(r), 1);
+        }
+    }
+    return DECLINED;
+}
+
 /* The handler before every other one: a conditional request answered
  * from a live entry, after authentication and authorization and every
  * fixup, before any handler does any work.  A GET without preconditions
@@ -474,7 +535,7 @@ int condcache_handler_store(request_rec *r)
     const char *why;
     cc_precond_in in;
     cc_precond_out out;
-    int get = r->method_number == M_GET;
+    int get = r->method_number == M_GET, conditional;
 
     if (!st || (!get && !st->unsafe)) {
         return DECLINED;
@@ -484,16 +545,20 @@ int condcache_handler_store(request_rec *r)
         st->before_looked = 1;
     }
     memset(&in, 0, sizeof(in));
-    if (!condcache_read_fields(r, condcache_client_fields(r), &in)
-        || (get && !in.if_none_match && !in.if_modified_since)
-        || (!get && !in.if_match && !in.if_unmodified_since)) {
+    conditional = condcache_read_fields(r, condcache_client_fields(r), &in);
+    if (get) {
+        if (!in.if_none_match && !in.if_modified_since) {
+            return condcache_store_leave(r, &in, conditional);
+        }
+    }
+    else if (!in.if_match && !in.if_unmodified_since) {
         return DECLINED;
     }
     conf = ap_get_module_config(r->per_dir_config, &condcache_module);
     if (get && (st->directives.no_cache || st->directives.max_age == 0)) {
         /* a reload: the handler answers, and the entry is made again */
         condcache_socache_count(CONDCACHE_COUNT_REFUSED, 1);
-        return DECLINED;
+        return condcache_store_leave(r, &in, conditional);
     }
     /* an invalidation of this child not made yet: nothing is answered */
     e = condcache_socache_answers() ? condcache_store_lookup(r, st) : NULL;
@@ -505,8 +570,9 @@ int condcache_handler_store(request_rec *r)
                                   : CONDCACHE_COUNT_MISSES, 1);
         if (!get) {
             condcache_note(r, "proceed", e ? "store-stale" : "store-miss");
+            return DECLINED;
         }
-        return DECLINED;
+        return condcache_store_leave(r, &in, conditional);
     }
     in.method = !get ? CC_METHOD_OTHER
                 : r->header_only ? CC_METHOD_HEAD : CC_METHOD_GET;
@@ -525,7 +591,7 @@ int condcache_handler_store(request_rec *r)
     if (get) {
         /* the handler runs; the last filter decides on what it sends */
         condcache_socache_count(CONDCACHE_COUNT_MISSES, 1);
-        return DECLINED;
+        return condcache_store_leave(r, &in, conditional);
     }
     if (out.status == HTTP_PRECONDITION_FAILED) {
         condcache_socache_count(CONDCACHE_COUNT_FAILED, 1);
@@ -654,9 +720,26 @@ void condcache_store_invalidate(request_rec *r, int status)
  */
 static void condcache_store_forget(request_rec *r, condcache_store_req *st)
 {
-    if (condcache_store_lookup(r, st) && st->entry_key) {
-        condcache_socache_del(r, st->entry_key, &st->deadline);
+    const condcache_dir_conf *conf;
+    cc_store_entry bare;
+
+    if (!condcache_store_lookup(r, st) || !st->entry_key) {
+        return;
     }
+    if (st->entry != st->uri) {
+        condcache_socache_del(r, st->entry_key, &st->deadline);
+        return;
+    }
+    /* the entry in the URI's record: the record stays, without it */
+    conf = ap_get_module_config(r->per_dir_config, &condcache_module);
+    memset(&bare, 0, sizeof(bare));
+    bare.kind = CC_STORE_VARY;
+    bare.stored = st->uri->stored;
+    bare.expires = st->uri->expires;
+    bare.last_modified = -1;
+    bare.nonce = st->uri->nonce;
+    bare.key = st->uri_key;
+    condcache_socache_put(r, &bare, conf->store_lifetime, &st->deadline, 1);
 }
 
 /* the last filter's first look at a response of a request the store
@@ -683,7 +766,8 @@ int condcache_store_first(request_rec *r)
         condcache_store_invalidate(r, r->status);
         return 1;
     }
-    if (r->status != HTTP_OK && r->status != HTTP_NOT_MODIFIED && st->entry
+    if (r->status != HTTP_OK && r->status != HTTP_NOT_MODIFIED
+        && r->status != HTTP_PARTIAL_CONTENT && st->entry
         && !r->header_only) {
         /* the handler answered otherwise than the stored 200 */
         condcache_store_forget(r, st);
@@ -710,6 +794,7 @@ static const cc_store_entry *condcache_store_generation(
     request_rec *r, condcache_store_req *st, const char *names,
     const condcache_dir_conf *conf)
 {
+    int plain = !st->identity && !*names;
     const cc_store_entry *now = condcache_store_uri(r, st, 1);
     cc_store_entry *uri;
 
@@ -734,8 +819,9 @@ static const cc_store_entry *condcache_store_generation(
                                   sizeof(uri->nonce)) != APR_SUCCESS) {
         uri->nonce = (apr_uint64_t)apr_time_now();
     }
-    if (!condcache_socache_put(r, uri, conf->store_lifetime, &st->deadline,
-                               0)) {
+    /* a plain entry is written with its record: one call */
+    if (!plain && !condcache_socache_put(r, uri, conf->store_lifetime,
+                                         &st->deadline, 0)) {
         return NULL;
     }
     st->uri = uri;
@@ -822,7 +908,16 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     cl = apr_table_get(r->headers_out, "Content-Length");
     e.length = length >= 0 ? (apr_uint64_t)length
                : cl ? (apr_uint64_t)apr_atoi64(cl) : 0;
-    e.key = condcache_store_entry_key(r, st, uri);
+    if (condcache_store_plain(st, uri)) {
+        /* in the URI's record itself, of its generation */
+        e.kind = CC_STORE_VARY;
+        e.nonce = uri->nonce;
+        e.key = st->uri_key;
+        vary = NULL;
+    }
+    else {
+        e.key = condcache_store_entry_key(r, st, uri);
+    }
     e.etag = etag;
     e.cache_control = ctx->sent_taken ? ctx->sent_control
                       : condcache_field(r, "Cache-Control");

@@ -220,6 +220,9 @@ EOC
             cat <<EOC
 LoadModule condcache_module "$top/.libs/mod_condcache.so"
 ${store:+CondCacheStore $store}
+# valgrind runs httpd some fifty times slower: the store's default wait
+# (50ms) would be over before memcached or Redis answered under callgrind
+${store:+CondCacheStoreTimeout 5s}
 <Directory "$W/htdocs">
     Options FollowSymLinks
     CondCache On

@@ -284,10 +284,12 @@ sub shared {
 
     # values under the module's keys that are no entry of this URI: a miss,
     # logged at debug, and the next 200 puts the entry back (3 + 8 x 6)
-    my $u3 = "/page.lua?farm=$kind-3";
+    # (a response that varies: its entry has a key of its own, beside the
+    # URI's record)
+    my $u3 = "/page.lua?farm=$kind-3&vary=Accept-Encoding";
     my %before = map { $_ => 1 } CondCacheFarm::store_keys($st);
     my $T3 = req($A, GET => $u3)->{etag};
-    my $key3 = uri_key('/page.lua', "farm=$kind-3");
+    my $key3 = uri_key('/page.lua', "farm=$kind-3&vary=Accept-Encoding");
     my $sk3 = CondCacheFarm::socache_key($key3);
     my @new = grep { !$before{$_} } CondCacheFarm::store_keys($st);
     my ($esk) = grep { $_ ne $sk3 } @new;

@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 172;
+plan tests => 177;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -394,6 +394,21 @@ $before = runs($wp);
 ok t_cmp(GET_RC($wp, Cookie => 'session=one', 'If-None-Match' => $W1), 304,
          'a user\'s entry stays after an anonymous private response');
 ok t_cmp(runs($wp), $before, 'from the store');
+
+# an anonymous entry lives in the URI's record (one call to the store);
+# taken away, the record and the users' entries stay
+my $wq = '/store-cookie/page.lua?case=wipe2';
+my $U1 = GET($wq, Cookie => 'session=one')->header('ETag');
+my $AN = GET($wq)->header('ETag');
+$before = runs($wq);
+ok t_cmp(GET_RC($wq, 'If-None-Match' => $AN), 304, 'anonymous: stored');
+ok t_cmp(runs($wq), $before, 'from the store');
+GET_RC($wq, 'X-Send-CC' => 'private');
+GET_RC($wq, 'If-None-Match' => $AN);
+ok t_cmp(runs($wq), $before + 2, 'a private answer took the anonymous entry');
+ok t_cmp(GET_RC($wq, Cookie => 'session=one', 'If-None-Match' => $U1), 304,
+         'the user\'s entry stays');
+ok t_cmp(runs($wq), $before + 2, 'from the store');
 
 # a write whose stored tag matches still tells its handler
 my $wr = '/store/page.lua?case=write';
