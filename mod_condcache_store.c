@@ -99,6 +99,11 @@ static const cc_store_entry *condcache_store_generation(
     const condcache_dir_conf *conf);
 static int condcache_store_plain(const condcache_store_req *st,
                                  const cc_store_entry *uri);
+static int condcache_store_unchanged(request_rec *r, condcache_store_req *st,
+                                     const cc_store_entry *e,
+                                     const char *names,
+                                     const condcache_dir_conf *conf);
+static int condcache_same(const char *a, const char *b);
 static void condcache_store_tombstone(request_rec *r, condcache_store_req *st,
                                       const char *uri_key);
 static void condcache_store_forget(request_rec *r, condcache_store_req *st);
@@ -775,6 +780,12 @@ int condcache_store_first(request_rec *r)
     return 0;
 }
 
+/* two fields alike, absent ones too (an entry keeps "" as absent) */
+static int condcache_same(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
 /* a header field of either table, several lines joined */
 static const char *condcache_field(request_rec *r, const char *name)
 {
@@ -828,6 +839,36 @@ static const cc_store_entry *condcache_store_generation(
     st->entry_looked = 0;
     st->entry = NULL;
     return uri;
+}
+
+/* The entry this request selected, read before its handler ran, says
+ * what the response says, and was written less than half a lifetime ago:
+ * it is not written again (a page asked for without preconditions costs
+ * one call to the store, not three).  Its lifetime still counts from when
+ * it was written: it is refreshed by the first 200 past the half.
+ */
+static int condcache_store_unchanged(request_rec *r, condcache_store_req *st,
+                                     const cc_store_entry *e,
+                                     const char *names,
+                                     const condcache_dir_conf *conf)
+{
+    const cc_store_entry *old;
+
+    if (!st->before_looked || st->uri != st->before || !st->uri
+        || (st->uri->flags & CC_STORE_INVALIDATED)
+        || strcmp(st->uri->vary ? st->uri->vary : "", names)) {
+        return 0;
+    }
+    old = condcache_store_lookup(r, st);
+    return old && 2 * (e->stored - old->stored) < conf->store_lifetime
+           && old->flags == e->flags && old->last_modified == e->last_modified
+           && !strcmp(old->etag, e->etag)
+           && condcache_same(old->cache_control, e->cache_control)
+           && condcache_same(old->expires_field, e->expires_field)
+           && condcache_same(old == st->uri ? NULL : old->vary,
+                             old == st->uri ? NULL : e->vary)
+           && condcache_same(old->content_location, e->content_location)
+           && condcache_same(old->content_type, e->content_type);
 }
 
 /* The 200 to GET as it leaves the last filter, before its preconditions
@@ -892,10 +933,6 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     if (r->header_only || st->directives.no_store) {
         return;
     }
-    uri = condcache_store_generation(r, st, names, conf);
-    if (!uri) {
-        return;
-    }
     memset(&e, 0, sizeof(e));
     e.kind = CC_STORE_ENTRY;
     e.stored = now;
@@ -908,16 +945,6 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     cl = apr_table_get(r->headers_out, "Content-Length");
     e.length = length >= 0 ? (apr_uint64_t)length
                : cl ? (apr_uint64_t)apr_atoi64(cl) : 0;
-    if (condcache_store_plain(st, uri)) {
-        /* in the URI's record itself, of its generation */
-        e.kind = CC_STORE_VARY;
-        e.nonce = uri->nonce;
-        e.key = st->uri_key;
-        vary = NULL;
-    }
-    else {
-        e.key = condcache_store_entry_key(r, st, uri);
-    }
     e.etag = etag;
     e.cache_control = ctx->sent_taken ? ctx->sent_control
                       : condcache_field(r, "Cache-Control");
@@ -926,5 +953,22 @@ void condcache_store_record(request_rec *r, apr_off_t length)
     e.vary = vary;
     e.content_location = apr_table_get(r->headers_out, "Content-Location");
     e.content_type = r->content_type;
+    if (condcache_store_unchanged(r, st, &e, names, conf)) {
+        return;
+    }
+    uri = condcache_store_generation(r, st, names, conf);
+    if (!uri) {
+        return;
+    }
+    if (condcache_store_plain(st, uri)) {
+        /* in the URI's record itself, of its generation */
+        e.kind = CC_STORE_VARY;
+        e.nonce = uri->nonce;
+        e.key = st->uri_key;
+        e.vary = NULL;
+    }
+    else {
+        e.key = condcache_store_entry_key(r, st, uri);
+    }
     condcache_socache_put(r, &e, conf->store_lifetime, &st->deadline, 0);
 }

@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 177;
+plan tests => 181;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -409,6 +409,20 @@ ok t_cmp(runs($wq), $before + 2, 'a private answer took the anonymous entry');
 ok t_cmp(GET_RC($wq, Cookie => 'session=one', 'If-None-Match' => $U1), 304,
          'the user\'s entry stays');
 ok t_cmp(runs($wq), $before + 2, 'from the store');
+
+# the same bytes with other fields: the entry is written again, and the
+# 304 repeats the new ones (an unchanged entry is not written again)
+my $cf = '/store/page.lua?case=fields';
+my $CF = GET($cf, 'X-Send-CC' => 'max-age=60')->header('ETag');
+ok t_cmp(GET($cf, 'If-None-Match' => $CF)->header('Cache-Control'),
+         'max-age=60', '304 from the store: its Cache-Control');
+ok t_cmp(GET($cf, 'X-Send-CC' => 'max-age=120')->header('ETag'), $CF,
+         'the same bytes, the same tag');
+$before = runs($cf);
+$r = GET $cf, 'If-None-Match' => $CF;
+ok t_cmp($r->code . ' ' . ($r->header('Cache-Control') // ''),
+         '304 max-age=120', '304 from the store: the new Cache-Control');
+ok t_cmp(runs($cf), $before, 'from the store');
 
 # a write whose stored tag matches still tells its handler
 my $wr = '/store/page.lua?case=write';
