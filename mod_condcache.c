@@ -96,6 +96,7 @@ ap_filter_rec_t *condcache_sent_filter_handle;
 ap_filter_rec_t *condcache_policy_filter_handle;
 ap_filter_rec_t *condcache_final_filter_handle;
 
+static int condcache_handler_first(request_rec *r);
 static void condcache_insert_filter(request_rec *r);
 static void condcache_insert_error_filter(request_rec *r);
 static int condcache_log_transaction(request_rec *r);
@@ -283,6 +284,16 @@ void condcache_note_add(request_rec *r, const char *decision,
 }
 
 
+/* Before every other handler (one hook, on every request): the validator
+ * store's answer, then mod_dav's writes of files
+ */
+static int condcache_handler_first(request_rec *r)
+{
+    int rv = condcache_handler_store(r);
+
+    return rv == DECLINED ? condcache_handler_dav(r) : rv;
+}
+
 /* insert_filter, last, so that it sees every other module's filters */
 static void condcache_insert_filter(request_rec *r)
 {
@@ -373,16 +384,18 @@ static void condcache_insert_error_filter(request_rec *r)
 static int condcache_log_transaction(request_rec *r)
 {
     apr_table_t *fields = NULL;
-    request_rec *rr;
-    int status;
+    request_rec *rr, *last = r;
+    int store = 0;
 
-    for (rr = r; rr && !fields; rr = rr->next) {
+    for (rr = r; rr; rr = rr->next) {
         const condcache_req *ctx = ap_get_module_config(rr->request_config,
                                                         &condcache_module);
 
-        if (ctx && ctx->fields) {
+        if (ctx && ctx->fields && !fields) {
             fields = ctx->fields;
         }
+        store |= ctx && ctx->store;
+        last = rr;
     }
     for (rr = fields ? r : NULL; rr; rr = rr->next) {
         rr->headers_in = fields;
@@ -390,11 +403,8 @@ static int condcache_log_transaction(request_rec *r)
     /* a write whose response left by a way no filter of this module saw:
      * with the status the client got
      */
-    for (rr = r; rr->next; rr = rr->next) {
-    }
-    status = rr->status;
-    for (rr = r; rr; rr = rr->next) {
-        condcache_store_invalidate(rr, status);
+    for (rr = store ? r : NULL; rr; rr = rr->next) {
+        condcache_store_invalidate(rr, last->status);
     }
     return DECLINED;
 }
@@ -453,12 +463,8 @@ static void condcache_register_hooks(apr_pool_t *p)
     (void)p;
     condcache_policy_init();
 
-    /* before every other handler: the validator store's answers, then
-     * mod_dav's writes of files
-     */
-    ap_hook_handler(condcache_handler_store, NULL, NULL,
+    ap_hook_handler(condcache_handler_first, NULL, NULL,
                     APR_HOOK_REALLY_FIRST);
-    ap_hook_handler(condcache_handler_dav, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* the file's decision just before the default handler (REALLY_LAST),
      * after every other handler declined (mod_actions runs LAST)
      */
