@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 181;
+plan tests => 184;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -366,6 +366,19 @@ ok t_cmp(GET_RC($hu, Host => 'tenant-a.example', 'If-None-Match' => $HB),
 ok t_cmp(GET_RC($hu, Host => 'Tenant-A.example', 'If-None-Match' => $HA),
          304, 'its own tag (the host in any case): 304');
 ok t_cmp(runs($hu), $before + 1, 'only the other host\'s tag ran the page');
+
+# virtual hosts never share entries (the same bytes, so the same tag,
+# on another virtual host of the server)
+my $vu = '/store/page.lua?case=vhosts';
+my $VT = GET($vu)->header('ETag');
+ok t_cmp(GET_RC($vu, 'If-None-Match' => $VT), 304, 'main server: stored');
+$before = runs($vu);
+Apache::TestRequest::module('condcache_errors');
+ok t_cmp(note_for(GET => '/store/page.lua', sub {
+             GET_RC($vu, 'If-None-Match' => $VT) }),
+         '304 digest-match', 'another virtual host: its handler answers');
+Apache::TestRequest::module('default');
+ok t_cmp(runs($vu), $before + 1, 'not from the main server\'s entry');
 
 # a front controller (mod_rewrite's internal redirect): the page's own
 # authorization comes first, then the store
