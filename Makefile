@@ -19,7 +19,8 @@ CI_WARN  ?= $(WARN) -Werror
 SRCS     = $(GLUESRCS) $(LIBSRCS)
 GLUESRCS = mod_condcache.c mod_condcache_config.c mod_condcache_file.c \
            mod_condcache_policy.c mod_condcache_final.c \
-           mod_condcache_store.c mod_condcache_socache.c
+           mod_condcache_store.c mod_condcache_record.c \
+           mod_condcache_socache.c
 LIBSRCS  = cc_etag.c cc_date.c cc_precond.c cc_digest.c cc_policy.c \
            cc_store.c
 HDRS     = mod_condcache.h mod_condcache_private.h

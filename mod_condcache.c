@@ -77,8 +77,9 @@
  *                           handler, the filter that puts the validators
  *   mod_condcache_policy.c  the freshness policy and its filter
  *   mod_condcache_final.c   the last filter
- *   mod_condcache_store.c   the validator store: answers before the
- *                           handler, records, invalidation
+ *   mod_condcache_store.c   the validator store: keys, answers before
+ *                           the handler
+ *   mod_condcache_record.c  records into the store, invalidation
  *   mod_condcache_socache.c its engine: socache providers, workers
  *   mod_condcache_private.h what they share
  *

@@ -26,8 +26,9 @@
  *   mod_condcache_policy.c  the freshness policy and its filter
  *   mod_condcache_final.c   the last filter: digests, and decisions on the
  *                           validators that leave
- *   mod_condcache_store.c   the validator store: what a request does
- *                           with it
+ *   mod_condcache_store.c   the validator store: keys, the answer
+ *                           before the handler
+ *   mod_condcache_record.c  what a response does to the store
  *   mod_condcache_socache.c its engine, behind httpd's socache providers
  *
  * The protocol itself is in the APR-only units, mod_condcache.h.
@@ -122,8 +123,30 @@ extern const condcache_dir_conf condcache_defaults;
 #define CONDCACHE_MERGE(b, o, f) \
     ((o)->f != CONDCACHE_UNSET ? (o)->f : (b)->f)
 
-/* what a request knows of the validator store (mod_condcache_store.c) */
+/* what a request knows of the validator store (mod_condcache_store.c,
+ * mod_condcache_record.c)
+ */
 typedef struct condcache_store_req condcache_store_req;
+struct condcache_store_req {
+    const char *path;                /* the client's path and query */
+    const char *query;
+    const char *uri_key;             /* the URI's record */
+    const char *identity;            /* the user, NULL for none */
+    const cc_store_entry *uri;       /* its record, as looked up */
+    int uri_looked;
+    const char *entry_key;
+    const cc_store_entry *entry;     /* the representation's entry */
+    int entry_looked;
+    const cc_store_entry *answered;  /* a 304 went out with these */
+    const cc_store_entry *before;    /* the URI's record before the handler */
+    int before_looked;
+    cc_store_request directives;     /* the client's own */
+    apr_time_t deadline;             /* the longest it waits for the store */
+    apr_int64_t started;             /* seconds: when the request began */
+    int unsafe;                      /* a write (as the client sent it) */
+    int invalidated;
+};
+
 
 /* per-request state */
 typedef struct {
@@ -247,12 +270,25 @@ int condcache_socache_put(request_rec *r, const cc_store_entry *e,
 void condcache_socache_del(request_rec *r, const char *key,
                            apr_time_t *deadline);
 
-/* mod_condcache_store.c: what a request does with the store */
+/* mod_condcache_store.c: the store's keys, the answer before the handler;
+ * mod_condcache_record.c: what a response does to it
+ */
 const char *condcache_set_store_lifetime(cmd_parms *cmd, void *dconf,
                                          const char *arg);
 const char *condcache_set_store_user(cmd_parms *cmd, void *dconf,
                                      const char *arg);
 int condcache_store_applies(request_rec *r, const condcache_dir_conf *conf);
+const char *condcache_store_uri_key(request_rec *r, const char *path,
+                                    const char *query);
+const char *condcache_store_entry_key(request_rec *r,
+                                      const condcache_store_req *st,
+                                      const cc_store_entry *uri);
+const cc_store_entry *condcache_store_uri(request_rec *r,
+                                          condcache_store_req *st, int again);
+const cc_store_entry *condcache_store_lookup(request_rec *r,
+                                             condcache_store_req *st);
+int condcache_store_plain(const condcache_store_req *st,
+                          const cc_store_entry *uri);
 int condcache_store_serves(const request_rec *r);
 int condcache_handler_store(request_rec *r);
 int condcache_store_first(request_rec *r);
