@@ -38,6 +38,19 @@
  *   CondCacheDigestMaxSize    bytes                 what it buffers (1 MiB)
  *   CondCacheDigestMaxWait    time                  how long it holds (1s)
  *
+ *   CondCacheStore            provider[:args]|none  the validator store
+ *                                                   (server; none)
+ *   CondCacheStoreTimeout     time                  the longest a request
+ *                                                   waits for it (50ms)
+ *   CondCacheStoreRetry       time                  a failed store left
+ *                                                   alone (10s)
+ *   CondCacheStoreLifetime    "<lifetime>"|Off      how long an entry
+ *                                                   answers (Off)
+ *   CondCacheStoreUser        REMOTE_USER|header:Name|cookie:Name ...
+ *                                                   whose entries
+ *   CondCacheStoreIgnoreCacheControl On|Off         the client's own
+ *                                                   directives (Off)
+ *
  * A GET or HEAD of a file is decided in a handler that runs just before
  * httpd's default handler, after authentication, authorization, every
  * fixup and every other handler: only a file the default handler will
@@ -67,6 +80,11 @@
  * response into a 304 or a 412 before any byte of the body is sent.  It
  * also decides for a file whose bytes a filter changes (a compressed
  * file's "-gzip" tag, SSI output).
+ *
+ * The validator store keeps the validators of handler output in a socache
+ * provider (shared memory, or memcached or Redis for a farm), and a
+ * handler that runs before every other one answers a conditional request
+ * from it without running the page.
  *
  * The httpd glue is split by concern, as httpd's larger modules are:
  *
@@ -362,7 +380,6 @@ static void condcache_insert_error_filter(request_rec *r)
 {
     const condcache_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &condcache_module);
-
     const condcache_req *ctx = ap_get_module_config(r->request_config,
                                                     &condcache_module);
 
