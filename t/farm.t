@@ -44,7 +44,7 @@ my $farm    = "$t_logs/farm";
 sub have { my $p = shift; scalar grep { -x "$_/$p" } split /:/, $ENV{PATH} }
 
 # what one store's part holds; see the counts beside each step below
-use constant PER_STORE => 104;
+use constant PER_STORE => 107;
 
 plan tests => 2 * PER_STORE + 1, need {
     'memcached is not installed (apt-get install memcached)'
@@ -454,6 +454,23 @@ sub slow {
     push @report, sprintf "%s resumed (SIGCONT): A and B from the store "
         . "again after %s (CondCacheStoreRetry 2s)", $kind,
         defined $took ? sprintf('%.1f s', $took) : 'never';
+
+    # a write while the store hangs: its request stops waiting, and its
+    # invalidation is made all the same once the store is back (3)
+    my $w = "/page.lua?farm=$kind-write";
+    my $TW = req($A, GET => $w)->{etag};
+    ok t_cmp(note(req($B, GET => $w, 'If-None-Match' => $TW)),
+             '304 store-match', "$kind: B has A's entry before the write");
+    kill 'STOP', $st->{pid};
+    my $p = req($A, POST => $w);
+    kill 'CONT', $st->{pid};
+    ok t_cmp($p->{code}, 204, "$kind hung: A: the POST answered in "
+             . fmt_ms($p->{secs}));
+    Time::HiRes::sleep(0.5);
+    ok t_cmp(note(req($B, GET => $w, 'If-None-Match' => $TW)),
+             '304 digest-match',
+             "$kind: the write's invalidation was made once the store was "
+             . "back: B runs its handler");
 
     # killed, and started again on its port: after the retry, the servers
     # use it again (a store started again is empty: learnt again) (2)
