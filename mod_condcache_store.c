@@ -45,7 +45,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_uri.h>
 
 #include "util_cookies.h"
 

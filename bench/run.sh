@@ -97,9 +97,9 @@ if ! command -v wrk >/dev/null || ! command -v ab >/dev/null || ! command -v bc 
     fi
 fi
 
-# the stores' services, for the workloads that ask them; installed as
-# tools/deps.sh does, with a policy-rc.d that keeps Debian from starting
-# the system-wide services on their standard ports
+# the stores' services, for the workloads that ask them; installed by
+# tools/apt-install.sh, which keeps Debian from starting the system-wide
+# services on their standard ports
 declare -A SVC_PKG=([memcached]=memcached [redis]=redis-server)
 declare -A SVC_BIN=([memcached]=/usr/bin/memcached [redis]=/usr/bin/redis-server)
 missing=""
@@ -112,17 +112,8 @@ if [ -n "$missing" ]; then
              "or leave them out with BENCH_ONLY" >&2
         exit 1
     fi
-    policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        policy=/usr/sbin/policy-rc.d
-        printf '#!/bin/sh\n# mod_condcache bench/run.sh, for one apt-get run\nexit 101\n' \
-            > "$policy"
-        chmod 755 "$policy"
-    fi
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends $missing >/dev/null || { [ -z "$policy" ] || rm -f "$policy"; exit 1; }
-    [ -z "$policy" ] || rm -f "$policy"
+    sh "$top/tools/apt-install.sh" $missing
 fi
 
 rm -rf "$W"

@@ -203,7 +203,7 @@ sub start_store {
 # the module's key of a URI of the farm's site, as the store names it
 sub uri_key {
     my ($path, $query) = @_;
-    return CondCacheFarm::store_key($farm, 'http', 'farm.test', '80',
+    return CondCacheFarm::store_key('http', 'farm.test', '80',
                                     'farm.test', '80', $path, $query);
 }
 

@@ -69,16 +69,7 @@ for my $name (sort keys %orders) {
     open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
     print $fh <<"EOF";
 $loads
-ServerRoot "$dir"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LogLevel warn
-DefaultRuntimeDir "$dir"
-Mutex file:$dir default
-TypesConfig /etc/mime.types
-StartServers 1
+${\ own_server_conf($dir, $port)}
 DocumentRoot "$site"
 <Directory "$site">
     CondCache On

@@ -31,16 +31,7 @@ LoadModule mime_module "$modules/mod_mime.so"
 LoadModule lua_module "$modules/mod_lua.so"
 LoadModule socache_shmcb_module "$modules/mod_socache_shmcb.so"
 LoadModule condcache_module "$mod"
-ServerRoot "$dir"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LogLevel warn
-DefaultRuntimeDir "$dir"
-Mutex file:$dir default
-TypesConfig /etc/mime.types
-StartServers 1
+${\ own_server_conf($dir, $port)}
 LogFormat "%P %{X-Test-Id}i %r %>s [%{condcache}n]" note
 CustomLog "$dir/access_log" note
 DocumentRoot "$site"

@@ -41,18 +41,5 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-# memcached and redis-server would start system-wide services on their
-# standard ports: the tests start their own.  A policy-rc.d of ours, only
-# where there is none, keeps them from starting, and goes again after.
-policy=""
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\n# mod_condcache tools/deps.sh, for one apt-get run\nexit 101\n' \
-        > "$policy"
-    chmod 755 "$policy"
-    trap 'rm -f "$policy"' EXIT
-fi
-apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+sh "$(dirname "$0")/apt-install.sh" $missing

@@ -18,6 +18,7 @@ use File::Path ();
 use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes ();
+use CondCacheTest ();
 
 our @EXPORT_OK = qw(free_port wait_port store_key socache_key stop_all);
 
@@ -306,28 +307,14 @@ sub store_keys {
 
 # --- keys -------------------------------------------------------------------
 
-# XXH3-128 of bytes, hex, by xxhsum -H2 (an implementation apart from the
-# module's)
-sub xxh128_hex {
-    my ($dir, $bytes) = @_;
-    my $tmp = "$dir/key.$$";
-    open my $fh, '>:raw', $tmp or die "$tmp: $!";
-    print $fh $bytes;
-    close $fh;
-    my $out = `xxhsum -H2 < '$tmp'`;
-    unlink $tmp;
-    $out =~ /^([0-9a-f]{32})/ or die "xxhsum: $out";
-    return $1;
-}
-
 # cc_store_key(): "condcache1:" + XXH3-128 of each part as a byte (1
 # present, 0 NULL), its length in 8 bytes big-endian, and its bytes
 sub store_key {
-    my ($dir, @parts) = @_;
+    my @parts = @_;
     my $buf = join '', map {
         defined $_ ? pack('C Q>', 1, length $_) . $_ : pack('C Q>', 0, 0)
     } @parts;
-    return 'condcache1:' . xxh128_hex($dir, $buf);
+    return 'condcache1:' . CondCacheTest::xxh128_hex($buf);
 }
 
 # the key mod_socache_memcache and mod_socache_redis keep an id under:

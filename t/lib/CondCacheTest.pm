@@ -12,7 +12,7 @@ use IO::Socket::INET ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
                  DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE
-                 free_port wait_for stop);
+                 free_port wait_for stop xxh128_hex own_server_conf);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -93,6 +93,11 @@ sub note_for {
 # XXH3-128 of bytes as a quoted tag, by xxhsum -H2: an implementation
 # apart from the module's
 sub xxh128_tag {
+    return '"' . xxh128_hex(shift) . '"';
+}
+
+# the same, as 32 hex digits
+sub xxh128_hex {
     my $bytes = shift;
     my $tmp = Apache::Test::vars('t_logs') . "/digest.$$";
     open my $fh, '>:raw', $tmp or die "$tmp: $!";
@@ -101,7 +106,7 @@ sub xxh128_tag {
     my $out = `xxhsum -H2 < '$tmp'`;
     unlink $tmp;
     $out =~ /^([0-9a-f]{32})/ or die "xxhsum: $out";
-    return qq{"$1"};
+    return $1;
 }
 
 # The tag CondCacheDigest gives a body: XXH3-128 of the media type, a NUL,
@@ -150,6 +155,24 @@ sub stop {
         last unless kill 0, $pid;
         select undef, undef, undef, 0.1;
     }
+}
+
+# The start of the configuration of a server of a test's own, in $dir on
+# 127.0.0.1:$port (its LoadModule lines come before it)
+sub own_server_conf {
+    my ($dir, $port) = @_;
+    return <<"EOC";
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/error_log"
+LogLevel warn
+DefaultRuntimeDir "$dir"
+Mutex file:$dir default
+TypesConfig /etc/mime.types
+StartServers 1
+EOC
 }
 
 1;
