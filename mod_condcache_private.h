@@ -140,6 +140,9 @@ struct condcache_store_req {
     const cc_store_entry *answered;  /* a 304 went out with these */
     const cc_store_entry *before;    /* the URI's record before the handler */
     int before_looked;
+    int local;                       /* no entry answers this request: the
+                                      * server's mirror may stand for the
+                                      * store (condcache_socache_get()) */
     cc_store_request directives;     /* the client's own */
     apr_time_t deadline;             /* the longest it waits for the store */
     apr_int64_t started;             /* seconds: when the request began */
@@ -258,12 +261,13 @@ void condcache_socache_count(condcache_count which, apr_uint64_t n);
 /* The entry of that kind under the key: NULL for none, for a store that
  * failed, and for what is no entry of this module.  Each call waits until
  * *deadline at most, which the request's first call sets (to now and
- * CondCacheStoreTimeout).  must: an invalidation, made even when the
- * request stops waiting, and kept until the store takes it.
+ * CondCacheStoreTimeout).  local: the server's mirror of a store on the
+ * network may answer.  must: an invalidation, made even when the request
+ * stops waiting, and kept until the store takes it.
  */
 const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
                                             cc_store_kind kind,
-                                            apr_time_t *deadline);
+                                            apr_time_t *deadline, int local);
 int condcache_socache_put(request_rec *r, const cc_store_entry *e,
                           apr_int64_t lifetime, apr_time_t *deadline,
                           int must);

@@ -32,6 +32,15 @@
  * all children together: requests go on as if there were no store.  The
  * counters mod_status shows are in shared memory.  What is stored, and
  * what a request does with it, is mod_condcache_store.c's.
+ *
+ * Beside a store on the network, the server keeps a mirror of what it
+ * last read from it or wrote to it, in mod_socache_shmcb where that is
+ * loaded, for CONDCACHE_MIRROR_TRUST: a request without preconditions
+ * only reads what its own response is compared with (the time a tag was
+ * first seen, whether the entry must be written again), and may take the
+ * mirror's word for it, so that a page asked for again and again costs
+ * no call to memcached or Redis while its tag holds.  A request that an
+ * entry could answer always asks the store itself.
  */
 
 #include <string.h>
@@ -66,6 +75,9 @@ APLOG_USE_MODULE(condcache);
  * and for the time its tag was first seen (Last-Modified)
  */
 #define CONDCACHE_STORE_GRACE   3600
+/* how long the mirror's copy stands for the store */
+#define CONDCACHE_MIRROR_TRUST  apr_time_from_sec(30)
+#define CONDCACHE_MIRROR_NAME   "condcache-mirror"
 
 /* what every child adds to, in shared memory */
 typedef struct {
@@ -115,6 +127,8 @@ static struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;             /* for providers that need one */
+    const ap_socache_provider_t *mirror_provider;
+    ap_socache_instance_t *mirror;         /* beside one on the network */
     apr_interval_time_t timeout;
     apr_interval_time_t retry;
     condcache_store_stats *stats;
@@ -156,6 +170,8 @@ static void condcache_store_fault(request_rec *r, apr_status_t rv,
                                   const char *what);
 static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
                                          apr_time_t *deadline);
+static apr_status_t condcache_store_ask(request_rec *r, condcache_job *job,
+                                        apr_time_t *deadline);
 static int condcache_store_spawn(void);
 static int condcache_store_enqueue(condcache_job *job);
 static void condcache_store_unstick(void);
@@ -269,7 +285,42 @@ static apr_status_t condcache_store_destroy(void *data)
         condcache_store.provider->destroy(condcache_store.instance, s);
         condcache_store.instance = NULL;
     }
+    if (condcache_store.mirror) {
+        condcache_store.mirror_provider->destroy(condcache_store.mirror, s);
+        condcache_store.mirror = NULL;
+    }
     return APR_SUCCESS;
+}
+
+/* the mirror beside a store on the network: mod_socache_shmcb's default
+ * size (about 500 KB: a thousand pages or more), or nothing where that
+ * module is not loaded
+ */
+static void condcache_mirror_create(apr_pool_t *pconf, server_rec *s)
+{
+    const ap_socache_provider_t *prov;
+    const char *err;
+
+    if (condcache_store.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        return;
+    }
+    prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                              AP_SOCACHE_PROVIDER_VERSION);
+    if (!prov) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CC00017: CondCacheStore "
+                     "%s: mod_socache_shmcb is not loaded: no mirror, every "
+                     "dynamic 200 asks the store", condcache_store.spec);
+        return;
+    }
+    err = prov->create(&condcache_store.mirror, NULL, pconf, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00018: "
+                     "CondCacheStore %s: no mirror: %s", condcache_store.spec,
+                     err);
+        condcache_store.mirror = NULL;
+        return;
+    }
+    condcache_store.mirror_provider = prov;
 }
 
 int condcache_socache_post_config(apr_pool_t *pconf, server_rec *s)
@@ -295,7 +346,9 @@ int condcache_socache_post_config(apr_pool_t *pconf, server_rec *s)
                      "memory for the validator store's counters: each "
                      "child counts its own");
     }
-    if (condcache_store.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+    condcache_mirror_create(pconf, s);
+    if (condcache_store.mirror
+        || condcache_store.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         rv = ap_global_mutex_create(&condcache_store.mutex, NULL,
                                     CONDCACHE_STORE_NAME, NULL, s, pconf, 0);
         if (rv != APR_SUCCESS) {
@@ -316,6 +369,16 @@ int condcache_socache_post_config(apr_pool_t *pconf, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CC00011: CondCacheStore "
                      "%s: the provider did not start", condcache_store.spec);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (condcache_store.mirror
+        && condcache_store.mirror_provider->init(condcache_store.mirror,
+                                                 CONDCACHE_MIRROR_NAME,
+                                                 &hints, s, pconf)
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CC00019: "
+                     "CondCacheStore %s: its mirror did not start: every "
+                     "dynamic 200 asks the store", condcache_store.spec);
+        condcache_store.mirror = NULL;
     }
     apr_pool_cleanup_register(pconf, s, condcache_store_destroy,
                               apr_pool_cleanup_null);
@@ -347,7 +410,10 @@ void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s)
                          "child: the child goes on without the store",
                          condcache_store.spec);
             condcache_store.instance = NULL;
+            return;
         }
+    }
+    if (condcache_store.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         return;
     }
     if (apr_pool_create_unmanaged_ex(&own, NULL, NULL) != APR_SUCCESS
@@ -574,15 +640,72 @@ static void condcache_store_retry_failed(void)
     apr_thread_cond_broadcast(condcache_store.work);
 }
 
+/* The mirror's copy of the value under the job's key, into the job */
+static int condcache_mirror_get(request_rec *r, condcache_job *job)
+{
+    const ap_socache_provider_t *prov = condcache_store.mirror_provider;
+    apr_status_t rv;
+
+    if (!condcache_store.mirror
+        || apr_global_mutex_lock(condcache_store.mutex) != APR_SUCCESS) {
+        return 0;
+    }
+    rv = prov->retrieve(condcache_store.mirror, condcache_store.s,
+                        (const unsigned char *)job->key,
+                        (unsigned int)strlen(job->key), job->data, &job->len,
+                        r->pool);
+    apr_global_mutex_unlock(condcache_store.mutex);
+    return rv == APR_SUCCESS;
+}
+
+/* What the store holds under the job's key now that the call is made:
+ * the job's value (known), or not known (the copy goes)
+ */
+static void condcache_mirror_set(request_rec *r, condcache_job *job,
+                                 int known)
+{
+    const ap_socache_provider_t *prov = condcache_store.mirror_provider;
+    const unsigned char *id = (const unsigned char *)job->key;
+    unsigned int idlen = (unsigned int)strlen(job->key);
+
+    if (apr_global_mutex_lock(condcache_store.mutex) != APR_SUCCESS) {
+        return;
+    }
+    if (!known || prov->store(condcache_store.mirror, condcache_store.s, id,
+                              idlen, apr_time_now() + CONDCACHE_MIRROR_TRUST,
+                              job->data, job->len, r->pool)
+                  != APR_SUCCESS) {
+        prov->remove(condcache_store.mirror, condcache_store.s, id, idlen,
+                     r->pool);
+    }
+    apr_global_mutex_unlock(condcache_store.mutex);
+}
+
 /* One call to the provider, waiting until *deadline at most (set to now
  * and CondCacheStoreTimeout by the request's first call, so that a
  * request waits that long in all).  APR_NOTFOUND is a miss; anything else
  * but APR_SUCCESS is a fault, already counted and logged.  An
  * invalidation (job->must) is tried even while the store is left alone,
- * and made in the background when its request stops waiting.
+ * and made in the background when its request stops waiting.  The mirror
+ * keeps what the store answered or took, and loses its copy when that is
+ * not known.
  */
 static apr_status_t condcache_store_call(request_rec *r, condcache_job *job,
                                          apr_time_t *deadline)
+{
+    apr_status_t rv = condcache_store_ask(r, job, deadline);
+
+    /* not asked: left alone, or no memory to ask with */
+    if (condcache_store.mirror && rv != APR_EAGAIN && rv != APR_ENOMEM
+        && rv != APR_ENOTIMPL) {
+        condcache_mirror_set(r, job, rv == APR_SUCCESS
+                                     && job->op != CONDCACHE_OP_DEL);
+    }
+    return rv;
+}
+
+static apr_status_t condcache_store_ask(request_rec *r, condcache_job *job,
+                                        apr_time_t *deadline)
 {
     condcache_job *queued;
     apr_time_t now = apr_time_now();
@@ -735,14 +858,15 @@ static condcache_job *condcache_store_job(request_rec *r, const char *key,
 
 const cc_store_entry *condcache_socache_get(request_rec *r, const char *key,
                                             cc_store_kind kind,
-                                            apr_time_t *deadline)
+                                            apr_time_t *deadline, int local)
 {
     condcache_job *job = condcache_store_job(r, key, CONDCACHE_OP_GET, 0);
     cc_store_entry *e = apr_palloc(r->pool, sizeof(*e));
     const char *why;
 
     job->len = sizeof(job->data);
-    if (condcache_store_call(r, job, deadline) != APR_SUCCESS) {
+    if (!(local && condcache_mirror_get(r, job))
+        && condcache_store_call(r, job, deadline) != APR_SUCCESS) {
         return NULL;
     }
     why = cc_store_decode(r->pool, job->data, job->len, e);

@@ -235,7 +235,7 @@ const cc_store_entry *condcache_store_uri(request_rec *r,
     if (!st->uri_looked || again) {
         st->uri_looked = 1;
         st->uri = condcache_socache_get(r, st->uri_key, CC_STORE_VARY,
-                                        &st->deadline);
+                                        &st->deadline, st->local && !again);
         st->entry_looked = 0;
         st->entry = NULL;
     }
@@ -269,7 +269,8 @@ const cc_store_entry *condcache_store_lookup(request_rec *r,
         else {
             st->entry_key = condcache_store_entry_key(r, st, st->uri);
             st->entry = condcache_socache_get(r, st->entry_key,
-                                              CC_STORE_ENTRY, &st->deadline);
+                                              CC_STORE_ENTRY, &st->deadline,
+                                              st->local);
         }
     }
     return st->entry;
@@ -497,12 +498,16 @@ int condcache_handler_store(request_rec *r)
     if (!st || (!get && !st->unsafe)) {
         return DECLINED;
     }
+    memset(&in, 0, sizeof(in));
+    conditional = condcache_read_fields(r, condcache_client_fields(r), &in);
+    /* what this request reads is only for the entry it leaves: the
+     * server's mirror of the store will do
+     */
+    st->local = get && !in.if_none_match && !in.if_modified_since;
     if (get && !r->header_only) {
         st->before = condcache_store_uri(r, st, 0);
         st->before_looked = 1;
     }
-    memset(&in, 0, sizeof(in));
-    conditional = condcache_read_fields(r, condcache_client_fields(r), &in);
     if (get) {
         if (!in.if_none_match && !in.if_modified_since) {
             return condcache_store_leave(r, &in, conditional);

@@ -6,6 +6,10 @@
 #   - a tag learnt on one server answers a conditional GET on the other
 #     from the store, without its handler; a POST on one removes the entry
 #     for both;
+#   - with mod_socache_shmcb loaded, a server mirrors the store: a page
+#     asked for again without preconditions reads nothing from the store
+#     (the memcached's or redis-server's own count of reads); without it,
+#     each such 200 reads the store once;
 #   - a value under the module's keys that is no entry of that URI (text,
 #     a truncated or altered entry, another key's entry or record) is a
 #     miss, said at debug (CC00015), and the next 200 puts the entry back;
@@ -44,7 +48,7 @@ my $farm    = "$t_logs/farm";
 sub have { my $p = shift; scalar grep { -x "$_/$p" } split /:/, $ENV{PATH} }
 
 # what one store's part holds; see the counts beside each step below
-use constant PER_STORE => 107;
+use constant PER_STORE => 111;
 
 plan tests => 2 * PER_STORE + 1, need {
     'memcached is not installed (apt-get install memcached)'
@@ -53,7 +57,8 @@ plan tests => 2 * PER_STORE + 1, need {
         => have('redis-server'),
     'xxhsum is not installed (apt-get install xxhash)' => have('xxhsum'),
     map { ("no $_ in $modules" => -e "$modules/$_.so") }
-        qw(mod_socache_memcache mod_socache_redis mod_lua mod_mpm_event),
+        qw(mod_socache_memcache mod_socache_redis mod_socache_shmcb mod_lua
+           mod_mpm_event),
 };
 
 # Whatever happens, nothing of ours keeps running
@@ -227,7 +232,7 @@ sub shared {
     my $st = start_store($kind, 'shared');
     # a generous wait: a loaded machine must not make a live store fail
     my ($A, $B) = pair($st, phase => 'shared', timeout => '1s',
-                       retry => '30s');
+                       retry => '30s', mirror => 1);
     my $u = "/page.lua?farm=$kind-1";
 
     # learnt on A, answered on B without its handler (7)
@@ -246,6 +251,18 @@ sub shared {
     ok t_cmp($q->{code}, 304, "$kind: B: IMS with A's Last-Modified: 304");
     ok t_cmp(note($q), '304 store-match', "$kind: B: IMS from the store");
     ok t_cmp(runs($u), 1, "$kind: B's handler did not run");
+
+    # with mod_socache_shmcb loaded, each server mirrors what it read or
+    # wrote: a page asked for again without preconditions, whose tag
+    # holds, costs no read of the store, and keeps its Last-Modified (3)
+    my $reads = CondCacheFarm::store_reads($st);
+    my @again = map { req($A, GET => $u) } 1 .. 5;
+    ok t_cmp(CondCacheFarm::store_reads($st) - $reads, 0,
+             "$kind: A: 5 more 200s, no read of the store (the mirror)");
+    ok t_cmp(join(' ', map { $_->{etag} // '-' } @again),
+             join(' ', ($T) x 5), "$kind: A: the same tag");
+    ok t_cmp(join(' ', map { $_->{lm} // '-' } @again),
+             join(' ', ($r->{lm}) x 5), "$kind: A: the same Last-Modified");
 
     # and the other way round (3)
     my $u2 = "/page.lua?farm=$kind-2";
@@ -410,6 +427,11 @@ sub slow {
     # a busy machine may miss 50 ms once: then again after the retry (1)
     ok t_cmp(defined $both->(30, 1) ? 'learnt' : 'not learnt', 'learnt',
              "$kind slow: learnt on A, answered by A and B");
+    # without mod_socache_shmcb, no mirror: each 200 reads the store (1)
+    my $reads = CondCacheFarm::store_reads($st);
+    req($A, GET => $u) for 1 .. 3;
+    ok t_cmp(CondCacheFarm::store_reads($st) - $reads, 3,
+             "$kind slow: no mirror: 3 200s, 3 reads of the store");
     my %outage = (a => log_size($A), b => log_size($B));
 
     # SIGSTOP: the request waits 50 ms for the store, then the handler

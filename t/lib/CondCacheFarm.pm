@@ -299,6 +299,22 @@ sub store_set {
         : redis_cmd($st->{port}, 'SET', $key, $bytes);
 }
 
+# how many reads the store has answered since it started
+sub store_reads {
+    my ($st) = @_;
+    if ($st->{kind} eq 'memcache') {
+        my $s = connect_to($st->{port});
+        print $s "stats\r\n";
+        my $n;
+        while ((my $line = read_line($s)) ne 'END') {
+            $n = $1 if $line =~ /^STAT cmd_get (\d+)$/;
+        }
+        return $n // die 'memcached stats: no cmd_get';
+    }
+    my $info = redis_cmd($st->{port}, 'INFO', 'commandstats');
+    return $info =~ /^cmdstat_get:calls=(\d+)/m ? $1 : 0;
+}
+
 sub store_keys {
     my ($st) = @_;
     return $st->{kind} eq 'memcache' ? mc_keys($st->{port})
@@ -329,7 +345,8 @@ sub socache_key {
 # An httpd of the farm, in the foreground (-DFOREGROUND) so that its pid
 # is ours: { pid, port, root, error_log, access_log }.  %o: name, root,
 # httpd, modules, module, docroot, store ("memcache:127.0.0.1:P"),
-# socache (the provider's module name), timeout, retry, children (2).
+# socache (the provider's module name), timeout, retry, children (2),
+# mirror (mod_socache_shmcb loaded: the server mirrors the store).
 sub httpd {
     my (%o) = @_;
     my $root = $o{root};
@@ -376,6 +393,9 @@ sub httpd_conf {
           . "MaxRequestWorkers 10\nMinSpareThreads 1\nMaxSpareThreads 10"
         : "StartServers 2\nServerLimit 4\nThreadsPerChild 10\n"
           . "MaxRequestWorkers 40\nMinSpareThreads 10\nMaxSpareThreads 40";
+    # mod_socache_shmcb, where the server may keep a mirror of the store
+    my $mirror = $o{mirror} ? "LoadModule socache_shmcb_module "
+                              . "\"$m/mod_socache_shmcb.so\"\n" : '';
     return <<"EOC";
 # t/farm.t: one server of the farm ($o{name})
 ServerRoot "$root"
@@ -394,7 +414,7 @@ LoadModule lua_module "$m/mod_lua.so"
     LoadModule log_config_module "$m/mod_log_config.so"
 </IfModule>
 LoadModule $o{socache}_module "$m/mod_$o{socache}.so"
-LoadModule condcache_module "$o{module}"
+${mirror}LoadModule condcache_module "$o{module}"
 TypesConfig /etc/mime.types
 $mpm
 KeepAlive Off
