@@ -453,6 +453,8 @@ static int condcache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     condcache_check_config(ptemp, s);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CC00020: mod_condcache/%s "
+                 "started", CONDCACHE_VERSION);
     return OK;
 }
 

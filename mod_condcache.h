@@ -32,6 +32,14 @@
 #include <apr_time.h>
 #include <apr_file_io.h>
 
+/* The module's version (CHANGES says what each one changed); the Debian
+ * package carries it, and httpd's error log names it at LogLevel info
+ */
+#define CONDCACHE_VERSION_MAJOR 0
+#define CONDCACHE_VERSION_MINOR 12
+#define CONDCACHE_VERSION_PATCH 0
+#define CONDCACHE_VERSION "0.12.0"
+
 /* ---------------------------------------------------------------------
  * Entity tags (RFC 9110 section 8.8.3), cc_etag.c
  */
