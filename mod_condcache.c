@@ -296,8 +296,8 @@ void condcache_note_add(request_rec *r, const char *decision,
     else {
         apr_table_setn(r->notes, "condcache", note);
     }
-    if (APLOGrtrace1(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+    if (APLOGrtrace2(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
                       "condcache: %s %s: %s", r->method, r->uri, note);
     }
 }
@@ -403,6 +403,7 @@ static int condcache_log_transaction(request_rec *r)
 {
     apr_table_t *fields = NULL;
     request_rec *rr, *last = r;
+    const char *note = NULL, *freshness = NULL, *n;
     int store = 0;
 
     for (rr = r; rr; rr = rr->next) {
@@ -413,7 +414,31 @@ static int condcache_log_transaction(request_rec *r)
             fields = ctx->fields;
         }
         store |= ctx && ctx->store;
+        if (ctx && ctx->freshness) {
+            freshness = ctx->freshness;
+        }
+        if ((n = apr_table_get(rr->notes, "condcache"))) {
+            note = n;
+        }
         last = rr;
+    }
+    /* a 304 that none of this module's decisions made: the handler's own
+     * answer to the preconditions (a CGI's Status: 304, PHP's
+     * http_response_code(304), a backend's)
+     */
+    if (last->status == HTTP_NOT_MODIFIED && note
+        && !strncmp(note, "pass ", 5)) {
+        note = "304 handler";
+        apr_table_setn(last->notes, "condcache", note);
+    }
+    /* one line a request: what was decided, and what the freshness policy
+     * did to the handler's fields
+     */
+    if ((note || freshness) && APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: %s %s %d: "
+                      "%s; %s", r->method, r->unparsed_uri, last->status,
+                      note ? note : "no decision",
+                      freshness ? freshness : "no freshness policy");
     }
     for (rr = fields ? r : NULL; rr; rr = rr->next) {
         rr->headers_in = fields;

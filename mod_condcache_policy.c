@@ -187,6 +187,22 @@ static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
     return field && cc_date_parse(field, r->request_time, lm);
 }
 
+/* what the policy did to one of the handler's fields, for the trace */
+static const char *condcache_did(const char *sent, const char *now,
+                                 int merge)
+{
+    if (!sent) {
+        return now ? "added" : "none";
+    }
+    if (!now) {
+        return "removed";
+    }
+    if (!strcmp(sent, now)) {
+        return "kept";
+    }
+    return merge ? "merged" : "replaced";
+}
+
 /* Compose Cache-Control and Expires for the response as it stands: its
  * status, its media type (for a 304, the type of the 200 it stands for),
  * its Last-Modified and the handler's own fields.  Where the policy
@@ -248,8 +264,8 @@ static void condcache_apply_policy(request_rec *r,
 
         if (lt->base == CC_BASE_MODIFICATION) {
             has_lm = condcache_last_modified(r, ctx, &lm);
-            if (!has_lm && APLOGrtrace1(r)) {
-                ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
+            if (!has_lm && APLOGrtrace2(r)) {
+                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "condcache: "
                               "%s has no Last-Modified: its lifetime counts "
                               "from the request", r->uri);
             }
@@ -262,10 +278,6 @@ static void condcache_apply_policy(request_rec *r,
         field = sent;
         expires = sent_expires;
         delta = -1;
-        if (APLOGrtrace1(r)) {
-            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: "
-                          "freshness of %s left to the handler", r->uri);
-        }
     }
     else if (!sent) {
         /* no Cache-Control of the handler's: the policy's directives,
@@ -366,10 +378,13 @@ static void condcache_apply_policy(request_rec *r,
         apr_table_unset(r->headers_out, "Expires");
     }
     if (APLOGrtrace1(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "condcache: freshness "
-                      "of %s (%d, %s): Cache-Control: %s", r->uri, r->status,
-                      r->content_type ? r->content_type : "no type",
-                      field ? field : "(none)");
+        ctx->freshness = apr_psprintf(r->pool, "Cache-Control %s%s%s%s, "
+                                      "Expires %s",
+                                      condcache_did(sent, field,
+                                                    mode == CC_MERGE_MERGE),
+                                      field ? " (" : "", field ? field : "",
+                                      field ? ")" : "",
+                                      condcache_did(sent_expires, expires, 0));
     }
 }
 

@@ -172,6 +172,8 @@ typedef struct {
     const char *sent_expires;
     condcache_store_req *store;   /* the store serves this request */
     void *store_job;              /* its buffer for the store's calls */
+    const char *freshness;        /* what the policy did to the handler's
+                                   * Cache-Control and Expires (trace1) */
 } condcache_req;
 
 /* what the validators filter does to the default handler's 200 */
