@@ -18,7 +18,7 @@
  * cc_digest.c: the body digest (XXH3-128 from libxxhash) and the entity
  * tags mod_condcache generates.  A generated tag holds only lowercase hex
  * digits and '-', so it never needs escaping and never holds a backslash
- * (CONFORMANCE.md 1.1).
+ * (docs/conformance.md 1.1).
  */
 
 #include <string.h>

@@ -442,8 +442,8 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
     else {
         /* a handler that said the response is not to be stored, or not
          * for a shared cache, or to be revalidated every time, gets no
-         * lifetime and no permission from the policy (CONFORMANCE.md 5.6:
-         * a PHP session page stays what it said it is)
+         * lifetime and no permission from the policy (docs/conformance.md
+         * 5.6: a PHP session page stays what it said it is)
          */
         int restricted = cc_control_restricted(handler);
 

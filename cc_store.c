@@ -16,9 +16,10 @@
 
 /*
  * cc_store.c: the validator store's entries, keys and request directives
- * (CONFORMANCE.md 7).  An entry is a stored response without its body;
- * this file turns it into bytes and back, makes the keys it is stored
- * under, and says whether a request's Cache-Control lets it answer.
+ * (docs/conformance.md 7).  An entry is a stored response without its
+ * body; this file turns it into bytes and back, makes the keys it is
+ * stored under, and says whether a request's Cache-Control lets it
+ * answer.
  *
  * An entry as stored (integers big-endian):
  *

@@ -141,9 +141,9 @@ static void condcache_register_hooks(apr_pool_t *p);
  * the validators the response leaves with.
  */
 
-/* RFC 9110 13.2.1 and CONFORMANCE.md 2.4: a subrequest, an error document
- * or a request whose preconditions an earlier request of the same chain
- * already evaluated does not evaluate them again.
+/* RFC 9110 13.2.1 and docs/conformance.md 2.4: a subrequest, an error
+ * document or a request whose preconditions an earlier request of the
+ * same chain already evaluated does not evaluate them again.
  */
 int condcache_already_decided(const request_rec *r)
 {

@@ -157,7 +157,8 @@ void cc_digest_final(cc_digest_ctx *ctx, unsigned char out[CC_DIGEST_LEN]);
 
 /* Mix one metadata field (a media type, a content-coding; NULL for none)
  * into the digest, so that the same bytes as another type or coding give
- * another tag (CONFORMANCE.md 1.4).  Each field ends with a NUL byte.
+ * another tag (docs/conformance.md 1.4).  Each field ends with a NUL
+ * byte.
  */
 void cc_digest_field(cc_digest_ctx *ctx, const char *value);
 
@@ -279,7 +280,7 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
 
 /* Whether the directives say the response is not to be stored, or not
  * by a shared cache, or to be revalidated every time: no-store, or
- * no-cache or private without a field name (CONFORMANCE.md 5.6).
+ * no-cache or private without a field name (docs/conformance.md 5.6).
  */
 int cc_control_restricted(const apr_array_header_t *list);
 
@@ -326,7 +327,7 @@ const void *cc_typemap_resolve(const cc_typemap_chain *chain,
 
 /* ---------------------------------------------------------------------
  * cc_store.c: the validator store's entries, keys and the request's own
- * directives (CONFORMANCE.md 7)
+ * directives (docs/conformance.md 7)
  */
 
 #define CC_STORE_VERSION    1

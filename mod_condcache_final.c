@@ -473,7 +473,7 @@ apr_status_t condcache_final_filter(ap_filter_t *f,
         }
         if (r->status != HTTP_OK
             || apr_table_get(r->headers_out, "Content-Range")) {
-            /* preconditions are for a 200 (CONFORMANCE.md 2.2) */
+            /* preconditions are for a 200 (RFC 9110 13.2.1) */
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }

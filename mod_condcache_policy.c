@@ -31,8 +31,8 @@
 /* this file's log lines are the module's: LogLevel condcache:trace2 */
 APLOG_USE_MODULE(condcache);
 
-/* CONFORMANCE.md 5.5: 200, 203, 204, 206 and 3xx (304 among them); filled
- * in at startup
+/* docs/conformance.md 5.5: 200, 203, 204, 206 and 3xx (304 among them);
+ * filled in at startup
  */
 static unsigned char condcache_default_statuses[CONDCACHE_STATUS_BYTES];
 
@@ -316,7 +316,8 @@ static void condcache_apply_policy(request_rec *r,
 
         /* a merge keeps the handler's lifetime (its max-age, or else its
          * Expires), and adds no Expires to a response the handler said
-         * is not to be stored or reused unchecked (CONFORMANCE.md 5.6)
+         * is not to be stored or reused unchecked (docs/conformance.md
+         * 5.6)
          */
         handler = cc_control_parse(r->pool, sent);
         if (merge && sent_expires && !cc_control_find(handler, "max-age")) {

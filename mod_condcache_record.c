@@ -16,10 +16,10 @@
 
 /*
  * mod_condcache_record.c: what a response does to the validator store
- * (CONFORMANCE.md 7.4, 7.5): the last filter records the validators of a
- * 200 to GET and gives a page without Last-Modified the time its tag was
- * first seen; a write that succeeds replaces its URI's record (and those
- * of its Location and Content-Location) with one marked as written.
+ * (docs/conformance.md 7.4, 7.5): the last filter records the validators
+ * of a 200 to GET and gives a page without Last-Modified the time its tag
+ * was first seen; a write that succeeds replaces its URI's record (and
+ * those of its Location and Content-Location) with one marked as written.
  * mod_condcache_store.c makes the keys and answers before the handler.
  */
 

@@ -15,7 +15,7 @@
  */
 
 /*
- * mod_condcache_store.c: the validator store (CONFORMANCE.md 7): its
+ * mod_condcache_store.c: the validator store (docs/conformance.md 7): its
  * keys, and the answer before the handler.
  *
  *   CondCacheStoreLifetime "<lifetime>"|Off    how long an entry answers
@@ -416,10 +416,10 @@ static int condcache_store_send_304(request_rec *r, condcache_store_req *st,
     return ap_pass_brigade_fchk(r, bb, "condcache: a 304 from the store");
 }
 
-/* Whether the entry may answer the request (CONFORMANCE.md 7.1, 7.3): NULL
- * if it may, else why not.  A write asks for a fresh entry, whatever its
- * Cache-Control; max-stale never stretches an entry whose response must
- * be revalidated once stale.
+/* Whether the entry may answer the request (docs/conformance.md 7.1,
+ * 7.3): NULL if it may, else why not.  A write asks for a fresh entry,
+ * whatever its Cache-Control; max-stale never stretches an entry whose
+ * response must be revalidated once stale.
  */
 static const char *condcache_store_fresh(request_rec *r,
                                          const cc_store_request *asked,

@@ -191,9 +191,9 @@ static void check_merge(apr_pool_t *p, const apr_array_header_t *handler,
         want = handler;
     }
     else {
-        /* CONFORMANCE.md 5.6: no-store, or no-cache or private without a
-         * field list, from the handler keeps the policy's lifetime and
-         * permission out
+        /* docs/conformance.md 5.6: no-store, or no-cache or private
+         * without a field list, from the handler keeps the policy's
+         * lifetime and permission out
          */
         const cc_directive *d;
 

@@ -2,7 +2,7 @@
 
 /*
  * fuzz_store: the validator store's entries, Vary selection and the
- * client's directives, cc_store.c (CONFORMANCE.md 7).
+ * client's directives, cc_store.c (docs/conformance.md 7).
  *
  * Input: a first byte that says what is fuzzed, then:
  *   0  bytes a provider handed back, decoded as an entry

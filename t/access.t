@@ -1,5 +1,5 @@
 # Preconditions are evaluated only after authentication and authorization
-# (CONFORMANCE.md 2.1): a client that may not see a resource learns
+# (docs/conformance.md 2.1): a client that may not see a resource learns
 # nothing of it from a 304 or a 412.
 use strict;
 use warnings FATAL => 'all';

@@ -1,7 +1,7 @@
 # Validators and 304s for handler output: CondCacheDigest on a CGI, a
 # mod_lua handler, mod_include output, compressed responses (mod_deflate,
-# mod_brotli) and a proxied backend; CONFORMANCE.md 1.3, 1.4, 2.3, 4 and
-# the compression rows of section 6.
+# mod_brotli) and a proxied backend; docs/conformance.md 1.3, 1.4, 2.3, 4
+# and the compression rows of section 6.
 use strict;
 use warnings FATAL => 'all';
 

@@ -1,6 +1,6 @@
 # The freshness policy: lifetimes and Cache-Control per scope and type,
 # composed into one Cache-Control with an Expires that agrees
-# (CONFORMANCE.md sections 4 and 5 and the rows of section 6).
+# (docs/conformance.md sections 4 and 5 and the rows of section 6).
 use strict;
 use warnings FATAL => 'all';
 
@@ -51,7 +51,7 @@ ok t_cmp(cc($r), 'max-age=604800, public', 'image/* wildcard');
 $r = GET '/fresh/e.html';
 ok t_cmp(cc($r), 'max-age=3600, public', 'no type rule: the default');
 
-# --- a child <Directory> adds one type (CONFORMANCE.md 6, last row) ----
+# --- a child <Directory> adds one type (docs/conformance.md 6.17) ----
 ok t_cmp(cc(GET '/fresh/child/c.png'), 'max-age=172800, public',
          'child: its exact type');
 ok t_cmp(cc(GET '/fresh/child/d.gif'), 'max-age=604800, public',

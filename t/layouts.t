@@ -3,7 +3,7 @@
 # media type (.htaccess) and by XBitHack, an Action for a media type, a
 # path after a file name, an unreadable file, MultiViews, Debian's
 # AddOutputFilterByType DEFLATE through mod_filter, a file already gzip
-# (AddEncoding) under such a rule; CONFORMANCE.md 1.3,
+# (AddEncoding) under such a rule; docs/conformance.md 1.3,
 # 2.1, 2.2, 3.5 and the rows of section 6 on SSI and If-Range.
 use strict;
 use warnings FATAL => 'all';

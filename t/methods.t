@@ -1,8 +1,8 @@
-# Methods other than GET and HEAD: CONFORMANCE.md 2.2 and 2.3.  With
-# mod_dav the file's validators are known before PUT or DELETE runs, and
-# the preconditions are decided then; a POST to a static file gets the
-# file, so its preconditions apply; a CGI's POST is never turned into a
-# 412.
+# Methods other than GET and HEAD: docs/conformance.md 2.2 and 2.3.
+# With mod_dav the file's validators are known before PUT or DELETE runs,
+# and the preconditions are decided then; a POST to a static file gets
+# the file, so its preconditions apply; a CGI's POST is never turned into
+# a 412.
 use strict;
 use warnings FATAL => 'all';
 

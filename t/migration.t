@@ -60,7 +60,7 @@ ok t_cmp(abs(max_age($ours) - max_age($theirs)) <= 1 ? 1 : 0, 1,
 ok t_cmp(expires_in($ours), max_age($ours), 'ours: Expires = Date + max-age');
 
 # where mod_expires and the RFC part: a lifetime already over gives
-# max-age=0 (CONFORMANCE.md 5.4), not a negative max-age
+# max-age=0 (docs/conformance.md 5.4), not a negative max-age
 set_mtime('migrate/condcache/c.png', LM_SECS);
 ok t_cmp(max_age(GET '/migrate/condcache/c.png'), 0,
          'a lifetime in the past: max-age=0');

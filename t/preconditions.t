@@ -1,5 +1,6 @@
-# RFC 9110 13.2.2 through the real server: every case of CONFORMANCE.md
-# section 3 and the rows of section 6 that concern files.
+# RFC 9110 13.2.2 through the real server: every case of
+# docs/conformance.md section 3 and the rows of section 6 that concern
+# files.
 use strict;
 use warnings FATAL => 'all';
 

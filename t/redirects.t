@@ -1,5 +1,5 @@
 # Subrequests, internal redirects and error documents do not evaluate the
-# client's preconditions again (CONFORMANCE.md 2.4); a response whose
+# client's preconditions again (docs/conformance.md 2.4); a response whose
 # bytes are not the file's (a CGI, SSI) does not get the file's validators;
 # httpd's own answer to a request line it would not read gets the host's
 # freshness policy, though it has no URL.

@@ -1,4 +1,4 @@
-# The validator store (CONFORMANCE.md 7) on one server, with shmcb: a
+# The validator store (docs/conformance.md 7) on one server, with shmcb: a
 # conditional request for handler output answered from a stored entry
 # without running the handler (mod_lua and CGI handlers count their runs),
 # the client's own directives, lifetimes, Vary with mod_deflate, users,
@@ -334,7 +334,7 @@ my $OFF = GET($off)->header('ETag');
 GET_RC($off, 'If-None-Match' => $OFF);
 ok t_cmp(runs($off), 2, 'CondCacheStoreLifetime Off: no store');
 
-# --- the 304 carries what the 200 carried (CONFORMANCE.md 7.6) ---------------
+# --- the 304 carries what the 200 carried (docs/conformance.md 7.6) ----------
 my $po = '/store-policy/page.lua?cl=/store-policy/page.lua';
 $r = GET $po;
 my $P = $r->header('ETag');

@@ -1,5 +1,5 @@
 # Validators of static files: CondCacheETag, CondCacheETagSalt,
-# CondCacheLastModified; CONFORMANCE.md 1.1, 1.4, 1.5.
+# CondCacheLastModified; docs/conformance.md 1.1, 1.4, 1.5.
 use strict;
 use warnings FATAL => 'all';
 

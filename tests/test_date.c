@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
-/* HTTP-date: CONFORMANCE.md 1.6, RFC 9110 section 5.6.7. */
+/* HTTP-date: docs/conformance.md 1.6, RFC 9110 section 5.6.7. */
 
 #include <string.h>
 

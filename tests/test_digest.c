@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
 /*
- * Digests and the tags made from them: CONFORMANCE.md 1.1 (syntax, no
- * backslash), 1.3 and 1.4 (a digest is a strong tag).  The reference
+ * Digests and the tags made from them: docs/conformance.md 1.1 (syntax,
+ * no backslash), 1.3 and 1.4 (a digest is a strong tag).  The reference
  * values come from xxhsum -H2 (XXH3-128, canonical form).
  */
 
@@ -106,7 +106,7 @@ static void digest_of(const char *type, const char *coding, const char *body,
     cc_digest_final(ctx, out);
 }
 
-/* CONFORMANCE.md 1.4: metadata is mixed in, and delimited */
+/* docs/conformance.md 1.4: metadata is mixed in, and delimited */
 START_TEST(metadata)
 {
     unsigned char a[CC_DIGEST_LEN], b[CC_DIGEST_LEN];

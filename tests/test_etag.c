@@ -1,6 +1,8 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
-/* Entity-tag syntax, comparison and lists: CONFORMANCE.md 1.1, 1.2, 3. */
+/* Entity-tag syntax, comparison and lists: docs/conformance.md 1.1, 1.2,
+ * 3.
+ */
 
 #include <string.h>
 
@@ -47,7 +49,7 @@ START_TEST(parse_one)
 }
 END_TEST
 
-/* CONFORMANCE.md 1.2, the table of RFC 9110 8.8.3.2 */
+/* docs/conformance.md 1.2, the table of RFC 9110 8.8.3.2 */
 static const struct {
     const char *a, *b;
     int strong, weak;
@@ -91,7 +93,7 @@ static const struct {
     { " * ",                     NULL,      0, CC_LIST_STAR },
     { "\"a\"",                   "\"a\"",   1, CC_LIST_MATCH },
     { "\"b\", \"a\"",            "\"a\"",   1, CC_LIST_MATCH },
-    /* the scan goes on past a weak member (CONFORMANCE.md 6, row 1) */
+    /* the scan goes on past a weak member (docs/conformance.md 6.1) */
     { "W/\"a\", \"a\"",          "\"a\"",   1, CC_LIST_MATCH },
     { "W/\"a\"",                 "\"a\"",   1, CC_LIST_NOMATCH },
     { "W/\"a\"",                 "\"a\"",   0, CC_LIST_MATCH },

@@ -1,9 +1,10 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
 /*
- * The freshness policy: lifetimes in mod_expires' syntax (CONFORMANCE.md
- * 5.4), Cache-Control parsed and composed as one value (5.1, 5.3), the
- * merge modes, and precedence by scope and media type.
+ * The freshness policy: lifetimes in mod_expires' syntax
+ * (docs/conformance.md 5.4), Cache-Control parsed and composed as one
+ * value (5.1, 5.3), the merge modes (9), and precedence by scope and
+ * media type (5.7).
  */
 
 #include <string.h>
@@ -282,7 +283,7 @@ static const struct {
     cc_merge_mode mode;
     const char *want;
 } merges[] = {
-    /* CONFORMANCE.md 6: the application's private, max-age=0 */
+    /* docs/conformance.md 6.13: the application's private, max-age=0 */
     { "private, max-age=0", "max-age=3600 public", CC_MERGE_MERGE,
       "private, max-age=0" },
     { "private, max-age=0", "max-age=3600 public", CC_MERGE_KEEP,
@@ -293,7 +294,7 @@ static const struct {
     { "no-transform", "max-age=60 public", CC_MERGE_MERGE,
       "no-transform, max-age=60, public" },
     /* a handler that restricts storing gets no lifetime nor public from
-     * the policy (CONFORMANCE.md 5.6; the PHP session row of 6)
+     * the policy (docs/conformance.md 5.6; the PHP session page, 6.21)
      */
     { "private", "max-age=60", CC_MERGE_MERGE, "private" },
     { "no-store, no-cache, must-revalidate", "max-age=60 public s-maxage=5",
@@ -410,8 +411,8 @@ START_TEST(typemap)
 }
 END_TEST
 
-/* Precedence, as mod_expires resolves it (CONFORMANCE.md 5.7 and the
- * last row of 6): the exact type from the innermost scope that names it,
+/* Precedence, as mod_expires resolves it (docs/conformance.md 5.7 and
+ * 6.17): the exact type from the innermost scope that names it,
  * then the major type's wildcard from the innermost scope that names it,
  * then the innermost default; a child's rules overlay its parent's, they
  * do not hide them.

@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0; see LICENSE. */
 
 /*
- * Precondition evaluation: one row per case of CONFORMANCE.md sections 2
- * and 3 and of the table in section 6, RFC 9110 sections 13.1 and 13.2.2.
+ * Precondition evaluation: one row per case of docs/conformance.md
+ * sections 2 and 3 and of the list in section 6, RFC 9110 sections 13.1
+ * and 13.2.2.
  *
  * The current representation, unless a row says otherwise: ETag "abc",
  * Last-Modified Sun, 06 Nov 1994 08:49:37 GMT, Date Mon, 23 Nov 2026.
@@ -151,7 +152,7 @@ static const row rows[] = {
     { .name = "IMS asctime = LM", .ims = D_LMASC, .status = 304 },
     { .name = "IMS later than LM, client clock (6)", .ims = D_LATER,
       .status = 304 },
-    /* a date after the request is ignored (CONFORMANCE.md 3.4) */
+    /* a date after the request is ignored (docs/conformance.md 3.4) */
     { .name = "IMS in the far future is ignored", .ims = D_2100,
       .status = 0, .reason = "ims-future" },
     { .name = "IMS in the year 9999 is ignored (6)",

@@ -4,7 +4,7 @@
  * test_store.c: the validator store's entries (encoding, and what a
  * foreign, truncated or corrupt value gives), its keys, the selection of
  * a representation by Vary, and the request's own directives
- * (CONFORMANCE.md 7).
+ * (docs/conformance.md 7).
  */
 
 #include <string.h>
