@@ -29,7 +29,7 @@ ok t_cmp(note_for(GET => '/dyn/hello.sh',
 ok t_cmp($nm->code, 304, 'INM with the digest: 304');
 ok t_cmp($nm->header('ETag'), $T, '304 carries the ETag');
 ok t_cmp(length $nm->content, 0, '304 has no body');
-ok t_cmp($nm->header('Content-Length') // '0', '0', '304: no Content-Length');
+ok t_cmp($nm->header('Content-Length'), undef, '304: no Content-Length');
 ok t_cmp(GET_RC('/dyn/hello.sh', 'If-None-Match' => "W/$T"), 304,
          'weak comparison');
 ok t_cmp(GET_RC('/dyn/hello.sh', 'If-None-Match' => qq{"x", $T}), 304,
