@@ -27,7 +27,7 @@ for my $f (qw(fresh/a.txt fresh/b.css fresh/c.png fresh/d.gif
 sub cc {
     my $r = shift;
     my @lines = $r->headers->header('Cache-Control');
-    return @lines == 1 ? $lines[0] : scalar(@lines) . ' lines: @lines';
+    return @lines == 1 ? $lines[0] : scalar(@lines) . " lines: @lines";
 }
 
 # Expires - Date, in seconds, or undef without Expires
