@@ -48,7 +48,7 @@ my $farm    = "$t_logs/farm";
 sub have { my $p = shift; scalar grep { -x "$_/$p" } split /:/, $ENV{PATH} }
 
 # what one store's part holds; see the counts beside each step below
-use constant PER_STORE => 111;
+use constant PER_STORE => 113;
 
 plan tests => 2 * PER_STORE + 1, need {
     'memcached is not installed (apt-get install memcached)'
@@ -271,6 +271,19 @@ sub shared {
     ok t_cmp($q->{code}, 304, "$kind: learnt on B, A: 304");
     ok t_cmp(note($q), '304 store-match', "$kind: A: from the store");
     ok t_cmp(runs($u2), 1, "$kind: A's handler did not run");
+
+    # the time the provider keeps an entry: its lifetime and an hour (for
+    # max-stale and the time its tag was first seen), never more than 30
+    # days, which memcached would read as a date (2)
+    my $ttl = CondCacheFarm::store_ttl($st, CondCacheFarm::socache_key(
+        uri_key('/page.lua', "farm=$kind-1"))) // -1;
+    ok t_cmp($ttl > 4200 - 120 && $ttl <= 4200 ? 1 : 0, 1,
+             "$kind: kept 10 minutes + 1 hour: ${ttl}s");
+    req($A, GET => "/long/page.lua?farm=$kind-long");
+    $ttl = CondCacheFarm::store_ttl($st, CondCacheFarm::socache_key(
+        uri_key('/long/page.lua', "farm=$kind-long"))) // -1;
+    ok t_cmp($ttl > 30 * 86400 - 120 && $ttl <= 30 * 86400 ? 1 : 0, 1,
+             "$kind: a lifetime of 60 days: kept 30 days (${ttl}s)");
 
     # the module's key scheme, as the provider names it (1)
     my $key = uri_key('/page.lua', "farm=$kind-1");

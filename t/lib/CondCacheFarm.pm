@@ -299,6 +299,27 @@ sub store_set {
         : redis_cmd($st->{port}, 'SET', $key, $bytes);
 }
 
+# the seconds the store keeps $key for still (memcached's metadump gives
+# the time it expires; Redis' TTL the seconds), undef for no such key
+sub store_ttl {
+    my ($st, $key) = @_;
+    if ($st->{kind} eq 'redis') {
+        my $ttl = redis_cmd($st->{port}, 'TTL', $key);
+        return $ttl < 0 ? undef : $ttl;
+    }
+    my $s = connect_to($st->{port});
+    print $s "lru_crawler metadump all\r\n";
+    my $ttl;
+    while ((my $line = read_line($s)) ne 'END') {
+        die "memcached metadump: $line" if $line =~ /^(?:ERROR|BUSY)/;
+        next unless $line =~ /^key=(\S+) exp=(-?\d+)/;
+        my ($k, $exp) = ($1, $2);
+        $k =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+        $ttl = $exp - time() if $k eq $key;
+    }
+    return $ttl;
+}
+
 # how many reads the store has answered since it started
 sub store_reads {
     my ($st) = @_;
@@ -409,6 +430,7 @@ $user
 LoadModule mpm_event_module "$m/mod_mpm_event.so"
 LoadModule authz_core_module "$m/mod_authz_core.so"
 LoadModule mime_module "$m/mod_mime.so"
+LoadModule alias_module "$m/mod_alias.so"
 LoadModule lua_module "$m/mod_lua.so"
 <IfModule !log_config_module>
     LoadModule log_config_module "$m/mod_log_config.so"
@@ -441,6 +463,11 @@ DocumentRoot "$doc"
         CondCacheStoreLifetime "access plus 10 minutes"
         AddHandler lua-script .lua
     </Directory>
+    # the same pages with a lifetime past what memcached takes as seconds
+    Alias /long/ "$doc/"
+    <Location /long/>
+        CondCacheStoreLifetime "access plus 60 days"
+    </Location>
 </VirtualHost>
 EOC
 }
