@@ -63,6 +63,7 @@ static const char *cc_next_word(char **s);
 static int cc_is_tchar(int c);
 static int cc_find_index(const apr_array_header_t *list, const char *name);
 static int cc_restricts(const apr_array_header_t *list, const char *name);
+static int cc_lends_freshness(const char *name);
 static void cc_lower(char *s);
 static apr_size_t cc_type_key(const char *content_type, char *buf,
                               apr_size_t size);
@@ -424,6 +425,28 @@ int cc_control_restricted(const apr_array_header_t *list)
                     || cc_restricts(list, "private"));
 }
 
+/* What gives a response a lifetime, lets a cache use it past one, or
+ * lets a shared cache store it: max-age, s-maxage and public (RFC 9111
+ * 5.2.2), immutable, which says the lifetime will not be cut short (RFC
+ * 8246), and stale-while-revalidate and stale-if-error, which let a cache
+ * serve it stale (RFC 5861).  The others only restrict more.
+ */
+static int cc_lends_freshness(const char *name)
+{
+    static const char *const lends[] = {
+        "max-age", "s-maxage", "public", "immutable",
+        "stale-while-revalidate", "stale-if-error"
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(lends) / sizeof(lends[0]); i++) {
+        if (!strcmp(name, lends[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_array_header_t *cc_control_merge(apr_pool_t *p,
                                      const apr_array_header_t *handler,
                                      const apr_array_header_t *policy,
@@ -451,9 +474,7 @@ apr_array_header_t *cc_control_merge(apr_pool_t *p,
         for (i = 0; i < policy->nelts; i++) {
             const cc_directive *d = &APR_ARRAY_IDX(policy, i, cc_directive);
 
-            if (restricted && (!strcmp(d->name, "max-age")
-                               || !strcmp(d->name, "s-maxage")
-                               || !strcmp(d->name, "public"))) {
+            if (restricted && cc_lends_freshness(d->name)) {
                 continue;
             }
             if (cc_find_index(out, d->name) < 0) {

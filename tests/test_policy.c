@@ -301,6 +301,36 @@ static const struct {
       CC_MERGE_MERGE, "no-store, no-cache, must-revalidate" },
     { "no-cache", "max-age=60 no-transform", CC_MERGE_MERGE,
       "no-cache, no-transform" },
+    /* nor what would serve it past a lifetime (RFC 5861), nor immutable,
+     * which is about a lifetime (RFC 8246): PHP's session page under a
+     * by-type rule; directives that only restrict more are still added
+     */
+    { "no-store, no-cache, must-revalidate",
+      "max-age=3600 public s-maxage=300 stale-while-revalidate=30",
+      CC_MERGE_MERGE, "no-store, no-cache, must-revalidate" },
+    { "private", "max-age=60 stale-if-error=600 immutable no-transform",
+      CC_MERGE_MERGE, "private, no-transform" },
+    { "no-cache", "max-age=60 stale-while-revalidate=5 proxy-revalidate",
+      CC_MERGE_MERGE, "no-cache, proxy-revalidate" },
+    { "no-store", "max-age=60 private must-revalidate", CC_MERGE_MERGE,
+      "no-store, private, must-revalidate" },
+    /* the handler's own are its own, whatever they say */
+    { "private, stale-while-revalidate=5", "max-age=60 stale-if-error=9",
+      CC_MERGE_MERGE, "private, stale-while-revalidate=5" },
+    /* a handler that does not restrict still gets them */
+    { "must-revalidate", "max-age=60 stale-while-revalidate=30 immutable",
+      CC_MERGE_MERGE,
+      "must-revalidate, max-age=60, stale-while-revalidate=30, immutable" },
+    /* Replace puts the policy's in place of the handler's, and Keep
+     * leaves the handler's, as the README says
+     */
+    { "no-store, no-cache, must-revalidate",
+      "max-age=3600 public s-maxage=300 stale-while-revalidate=30",
+      CC_MERGE_REPLACE,
+      "max-age=3600, public, s-maxage=300, stale-while-revalidate=30" },
+    { "no-store, no-cache, must-revalidate",
+      "max-age=3600 public s-maxage=300 stale-while-revalidate=30",
+      CC_MERGE_KEEP, "no-store, no-cache, must-revalidate" },
     { "no-store", "max-age=60 public", CC_MERGE_REPLACE,
       "max-age=60, public" },
     /* a qualified no-cache or private is about one field, not the response */
