@@ -25,6 +25,9 @@ need make                 sh -c 'command -v make'
 # the validator store's services, started by the tests on loopback ports
 need memcached            test -x /usr/bin/memcached
 need redis-server         test -x /usr/bin/redis-server
+# t/php.t: Debian's php-fpm, whose pool the test starts (never the
+# system's service)
+need php8.2-fpm           test -x /usr/sbin/php-fpm8.2
 need gcc                  sh -c 'command -v gcc'
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer-*.a,
 # in libclang-rt-14-dev on Debian 12, which libclang-rt-dev pulls in)

@@ -9,10 +9,14 @@ use Apache::TestUtil ();
 use Apache::TestRequest ();
 use HTTP::Request ();
 use IO::Socket::INET ();
+use IO::Socket::UNIX ();
+use File::Path ();
+use POSIX ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
                  DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE
-                 free_port wait_for stop xxh128_hex own_server_conf);
+                 free_port wait_for stop xxh128_hex own_server_conf
+                 php_fpm_bin php_fpm_start php_fpm_stop);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -173,6 +177,105 @@ Mutex file:$dir default
 TypesConfig /etc/mime.types
 StartServers 1
 EOC
+}
+
+# --- php-fpm for t/php.t ----------------------------------------------------
+#
+# Debian's php-fpm8.2 with the pool of t/conf/php-fpm.conf, in the
+# foreground as a child of the test, in a process group of its own, with
+# no php.ini of the system's (-n); its socket, pid file, logs and
+# sessions under t/logs/php-fpm, where the configuration of t/conf finds
+# the socket.  Stopped by its pid: php_fpm_stop(), and the END block below
+# when the test dies.  A pool that a killed run left behind (the pid file
+# names a php-fpm master of this configuration) is stopped before a new
+# one starts.
+
+sub php_fpm_bin {
+    for my $bin ('/usr/sbin/php-fpm8.2', map { "$_/php-fpm8.2" }
+                 split /:/, $ENV{PATH} // '') {
+        return $bin if -x $bin;
+    }
+    return undef;
+}
+
+sub php_fpm_dir  { Apache::Test::vars('t_logs') . '/php-fpm' }
+sub php_fpm_conf { Apache::Test::vars('t_conf') . '/php-fpm.conf' }
+
+my ($php_fpm_pid, $php_fpm_owner);
+
+# the pid in the pool's pid file, when it is a php-fpm master of ours
+sub php_fpm_stale {
+    my $dir = php_fpm_dir();
+    open my $fh, '<', "$dir/php-fpm.pid" or return undef;
+    chomp(my $pid = <$fh> // '');
+    return undef unless $pid =~ /^\d+$/;
+    open my $cmd, '<', "/proc/$pid/cmdline" or return undef;
+    my $line = <$cmd> // '';
+    my $conf = php_fpm_conf();
+    return $line =~ /^php-fpm: master process \(\Q$conf\E\)/ ? $pid : undef;
+}
+
+# Start the pool and wait until its socket accepts: its pid, or die
+sub php_fpm_start {
+    my $bin = php_fpm_bin() or die "php-fpm8.2 is not installed\n";
+    my $dir = php_fpm_dir();
+    if (my $old = php_fpm_stale()) {
+        kill 'TERM', $old;
+        for (1 .. 100) {
+            last unless kill 0, $old;
+            select undef, undef, undef, 0.1;
+        }
+    }
+    File::Path::rmtree($dir);
+    File::Path::mkpath(["$dir/sessions", "$dir/runs"]);
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        POSIX::setpgid(0, 0);
+        $ENV{CONDCACHE_PHP_FPM_DIR} = $dir;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$dir/stderr.log" or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+        { no warnings 'exec'; exec $bin, '-n', '-F', '-y', php_fpm_conf(); }
+        print STDERR "exec $bin: $!\n";
+        POSIX::_exit(127);
+    }
+    POSIX::setpgid($pid, $pid);
+    ($php_fpm_pid, $php_fpm_owner) = ($pid, $$);
+    for (1 .. 200) {
+        my $s = IO::Socket::UNIX->new(Peer => "$dir/php-fpm.sock");
+        return $pid if $s;
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        select undef, undef, undef, 0.05;
+    }
+    php_fpm_stop();
+    local $/;
+    my $log = '';
+    for my $f ("$dir/stderr.log", "$dir/php-fpm.log") {
+        open my $fh, '<', $f or next;
+        $log .= <$fh> // '';
+    }
+    die "php-fpm did not start:\n$log";
+}
+
+# Stop the pool: TERM to its master (which stops its workers), then KILL
+# to its group after 10 seconds
+sub php_fpm_stop {
+    my $pid = $php_fpm_pid;
+    return unless $pid && $php_fpm_owner == $$;
+    undef $php_fpm_pid;
+    kill 'TERM', $pid;
+    for (1 .. 100) {
+        return if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        select undef, undef, undef, 0.1;
+    }
+    kill 'KILL', -$pid;
+    waitpid $pid, 0;
+}
+
+END {
+    local $?;
+    php_fpm_stop();
 }
 
 1;
