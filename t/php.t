@@ -12,8 +12,8 @@
 #   - a page with a session (PHP's no-store, no-cache, must-revalidate and
 #     its Expires in 1981) stays uncacheable under Merge, with a default
 #     lifetime and under a by-type rule with public, s-maxage and
-#     stale-while-revalidate (CONFORMANCE.md 5.6); Keep and Replace as the
-#     README says; mod_expires leaves it alone too;
+#     stale-while-revalidate (docs/conformance.md 5.6); Keep and Replace as
+#     the README says; mod_expires leaves it alone too;
 #   - a page that streams with flush(): as it is produced where the README
 #     says it is (a streaming type, CondCacheDigest Off), held no less
 #     than CondCacheDigestMaxWait where it is held for a digest;
@@ -236,7 +236,7 @@ ok t_cmp($r->header('ETag') . ' ' . $r->header('Last-Modified'),
          "$OWN $OWNLM", 'store: its own validators');
 ok t_cmp([runs('own', 'store')], ['200'], 'store: the page ran once');
 
-# --- a page with a session stays uncacheable (CONFORMANCE.md 5.6) ---------
+# --- a page with a session stays uncacheable (docs/conformance.md 5.6) ---------
 my $SESSION_CC = 'no-store, no-cache, must-revalidate';
 my $Y1981 = 'Thu, 19 Nov 1981 08:52:00 GMT';
 $r = GET '/php/session.php';
