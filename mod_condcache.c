@@ -364,7 +364,7 @@ static void condcache_insert_filter(request_rec *r)
          * (a video, a download) is often larger than the digest's limit.
          * Such a request goes to the backend as without the module.
          */
-        if (in.has_range && r->proxyreq != PROXYREQ_NONE) {
+        if (in.has_range && CONDCACHE_PROXIED(r)) {
             condcache_note(r, "pass", "range");
             return;
         }

@@ -217,6 +217,14 @@ void condcache_note(request_rec *r, const char *decision,
 void condcache_note_add(request_rec *r, const char *decision,
                         const char *reason, int first);
 
+/* a request mod_proxy takes: by ProxyPass (r->proxyreq, set when the
+ * URL is translated) or by SetHandler "proxy:..." (set only once
+ * mod_proxy's handler runs)
+ */
+#define CONDCACHE_PROXIED(r) \
+    ((r)->proxyreq != PROXYREQ_NONE \
+     || ((r)->handler && !strncmp((r)->handler, "proxy:", 6)))
+
 /* mod_condcache_file.c */
 int condcache_handler_dav(request_rec *r);
 int condcache_handler_file(request_rec *r);

@@ -467,7 +467,7 @@ static int condcache_store_leave(request_rec *r, const cc_precond_in *in,
 
     if ((conditional || in->has_range)
         && CONDCACHE_VAL(conf, digest) != CONDCACHE_DIGEST_OFF) {
-        if (in->has_range && r->proxyreq != PROXYREQ_NONE) {
+        if (in->has_range && CONDCACHE_PROXIED(r)) {
             condcache_note(r, "pass", "range");
         }
         else {
