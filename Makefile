@@ -6,6 +6,7 @@
 #   make test       install what is missing, then every test (see README)
 #   make install    install the module (DESTDIR honoured) and the Debian
 #                   condcache.load / condcache.conf
+#   make deb        the Debian package, in build/deb/
 #
 # Nothing here writes outside the tree but 'make install' and, when run as
 # root, the packages and the test user that 'make test' needs.
@@ -42,7 +43,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 MODULE   = .libs/mod_condcache.so
 
 .PHONY: all build run stop test check unit unit-asan itest itest-asan fuzz \
-        deps install clean bench xxh-defs
+        deps install deb clean bench xxh-defs
 
 all: build
 
@@ -157,6 +158,37 @@ check:
 
 test: deps
 	@sh tools/as-user.sh $(MAKE) check
+
+# --- the Debian package ---------------------------------------------------
+
+# dpkg-buildpackage in a copy of the tree (the files git knows, and the new
+# ones it does not ignore; build products are not copied), so that the
+# tree stays as it is; the package, with its .buildinfo and .changes, in
+# build/deb/, and lintian's verdict when lintian is there (an error fails).
+DEB_DIR = build/deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "make deb needs dpkg-dev and debhelper:" \
+	           "sh tools/deps.sh deb (as root) installs them" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/source
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        tar --null --ignore-failed-read -T - -cf - ; \
+	else \
+	    tar --exclude=./.git --exclude=./build --exclude=./.libs \
+	        --exclude=./asan --exclude=./t/logs --exclude=./example/run \
+	        --exclude=./fuzz/work --exclude=./bench/work -cf - . ; \
+	fi | tar -C $(DEB_DIR)/source -xf -
+	cd $(DEB_DIR)/source && dpkg-buildpackage -b --no-sign
+	rm -rf $(DEB_DIR)/source
+	@if command -v lintian >/dev/null; then \
+	    echo "lintian $(DEB_DIR)/*.changes"; \
+	    lintian --fail-on error $(DEB_DIR)/*.changes; \
+	else \
+	    echo "lintian is not installed: the package was not checked"; \
+	fi
+	@ls $(DEB_DIR)/*.deb
 
 # --- a local server with the example site -------------------------------
 

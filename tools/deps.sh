@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what building and testing mod_condcache needs, when it is
 # missing: Debian packages only.  As root it installs them; otherwise it
-# says what to install and fails.
+# says what to install and fails.  'tools/deps.sh deb' adds what 'make deb'
+# and 'make deb-test' need.
 set -eu
 
 missing=""
@@ -35,6 +36,15 @@ fuzz_probe='int LLVMFuzzerTestOneInput(void) { return 0; }'
 need clang                sh -c 'command -v clang'
 need libclang-rt-dev      sh -c "echo '$fuzz_probe' | clang -x c - \
                               -fsanitize=fuzzer -o /dev/null"
+# make deb (dpkg-buildpackage; dh_apache2 is apache2-dev's) and make
+# deb-test (lintian; build-essential, which dpkg-buildpackage checks for)
+if [ "${1:-}" = deb ]; then
+    need dpkg-dev         sh -c 'command -v dpkg-buildpackage'
+    need debhelper        sh -c 'command -v dh'
+    need build-essential  sh -c "dpkg-query -W -f '\${db:Status-Status}' \
+                              build-essential | grep -qx installed"
+    need lintian          sh -c 'command -v lintian'
+fi
 
 [ -z "$missing" ] && exit 0
 
