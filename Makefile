@@ -6,10 +6,12 @@
 #   make test       install what is missing, then every test (see README)
 #   make install    install the module (DESTDIR honoured) and the Debian
 #                   condcache.load / condcache.conf
+#   make uninstall  remove what 'make install' installed
 #   make deb        the Debian package, in build/deb/
 #
-# Nothing here writes outside the tree but 'make install' and, when run as
-# root, the packages and the test user that 'make test' needs.
+# Nothing here writes outside the tree but 'make install', 'make uninstall'
+# and, when run as root, the packages and the test user that 'make test'
+# needs.
 
 APXS     ?= apxs
 CC       ?= cc
@@ -43,7 +45,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 MODULE   = .libs/mod_condcache.so
 
 .PHONY: all build run stop test check unit unit-asan itest itest-asan fuzz \
-        deps install deb clean bench xxh-defs
+        deps install uninstall deb clean bench xxh-defs
 
 all: build
 
@@ -214,6 +216,40 @@ install: build
 	    > $(DESTDIR)/etc/apache2/mods-available/condcache.load
 	install -m 644 debian/condcache.conf \
 	    $(DESTDIR)/etc/apache2/mods-available/condcache.conf
+
+# What 'make install' wrote, with the same DESTDIR, is removed.  A module
+# still enabled (mods-enabled/condcache.*) is left alone, with a message:
+# a2dismod condcache first, or apache2 would not start again.  A
+# mods-available file changed since 'make install' is kept and named, as
+# apt-get remove keeps a changed conffile; the package's files are never
+# touched (apt-get remove libapache2-mod-condcache removes those).
+uninstall:
+	@set -e; libexec=$$($(APXS) -q LIBEXECDIR); \
+	avail=$(DESTDIR)/etc/apache2/mods-available; \
+	enabled=$(DESTDIR)/etc/apache2/mods-enabled; \
+	for f in $$enabled/condcache.load $$enabled/condcache.conf; do \
+	    if [ -e "$$f" ] || [ -L "$$f" ]; then \
+	        echo "condcache is enabled ($$f): run a2dismod condcache" \
+	             "and reload apache2, then make uninstall" >&2; \
+	        exit 1; \
+	    fi; \
+	done; \
+	if [ -z "$(DESTDIR)" ] && dpkg -S "$$libexec/mod_condcache.so" \
+	        >/dev/null 2>&1; then \
+	    echo "$$libexec/mod_condcache.so is the package's: apt-get remove" \
+	         "libapache2-mod-condcache" >&2; \
+	    exit 1; \
+	fi; \
+	drop() { \
+	    [ -e "$$2" ] || return 0; \
+	    if cmp -s "$$1" "$$2"; then echo "rm -f $$2"; rm -f "$$2"; \
+	    else echo "kept $$2: changed since make install"; fi; \
+	}; \
+	echo "rm -f $(DESTDIR)$$libexec/mod_condcache.so"; \
+	rm -f $(DESTDIR)$$libexec/mod_condcache.so; \
+	sed 's|@LIBEXECDIR@|'"$$libexec"'|' debian/condcache.load | \
+	    drop - $$avail/condcache.load; \
+	drop debian/condcache.conf $$avail/condcache.conf
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/bin tests/bin-asan asan
