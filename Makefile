@@ -8,10 +8,12 @@
 #                   condcache.load / condcache.conf
 #   make uninstall  remove what 'make install' installed
 #   make deb        the Debian package, in build/deb/
+#   make deb-test   install that package, use it with Debian's apache2,
+#                   remove it (root; 'make test' runs it when CI=true)
 #
-# Nothing here writes outside the tree but 'make install', 'make uninstall'
-# and, when run as root, the packages and the test user that 'make test'
-# needs.
+# Nothing here writes outside the tree but 'make install', 'make uninstall',
+# 'make deb-test' and, when run as root, the packages and the test user
+# that 'make test' needs.
 
 APXS     ?= apxs
 CC       ?= cc
@@ -45,7 +47,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 MODULE   = .libs/mod_condcache.so
 
 .PHONY: all build run stop test check unit unit-asan itest itest-asan fuzz \
-        deps install uninstall deb clean bench xxh-defs
+        deps install uninstall deb deb-test clean bench xxh-defs
 
 all: build
 
@@ -158,8 +160,17 @@ check:
 	$(MAKE) itest
 	$(MAKE) itest-asan WARN='$(CI_WARN)'
 
+# and, as root with CI=true (as CI runs it), the Debian package's test
+# (make deb-test), which installs the package on the machine and removes it
 test: deps
 	@sh tools/as-user.sh $(MAKE) check
+	@if [ "$${CI:-}" = true ] && [ "$$(id -u)" = 0 ]; then \
+	    $(MAKE) deb-test; \
+	else \
+	    echo "deb-test skipped: it installs the package and starts Debian's" \
+	         "apache2; 'make test' runs it as root with CI=true set, and" \
+	         "'make deb-test' as root runs it alone"; \
+	fi
 
 # --- the Debian package ---------------------------------------------------
 
@@ -191,6 +202,16 @@ deb:
 	    echo "lintian is not installed: the package was not checked"; \
 	fi
 	@ls $(DEB_DIR)/*.deb
+
+# tools/deb-test.sh: as root, the package built, installed, enabled and
+# used by Debian's apache2 on a loopback port, then removed; the machine
+# is left as it was.  DEB_TEST_PORT picks the port (else a free one).
+deb-test:
+	@[ "$$(id -u)" = 0 ] || { echo "make deb-test runs as root: it" \
+	    "installs the package and starts Debian's apache2" >&2; exit 1; }
+	@sh tools/deps.sh deb
+	$(MAKE) deb
+	@sh tools/deb-test.sh $(DEB_DIR)
 
 # --- a local server with the example site -------------------------------
 
