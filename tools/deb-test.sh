@@ -5,7 +5,8 @@
 # As root, it checks, printing TAP:
 #
 #   - the package holds the module, condcache.load (a LoadModule of
-#     Apache's module directory), condcache.conf, the README, copyright;
+#     Apache's module directory), condcache.conf, the README, copyright,
+#     and docs/conformance.md and CHANGES where the tree has them;
 #   - 'apt-get install ./<the .deb>' installs it and nothing else, without
 #     enabling it; 'a2enmod condcache' enables it;
 #   - Debian's apache2, started by apache2ctl from /etc/apache2 (Debian's
@@ -227,6 +228,14 @@ for f in "$libexec/mod_condcache.so" $etc/mods-available/condcache.load \
          /usr/share/doc/$pkg/README.gz /usr/share/doc/$pkg/copyright; do
     ok "the package holds $f" grep -qx ".$f" "$work/contents"
 done
+# where the tree has them: the rules (docs/) and the changes (CHANGES)
+doc=./usr/share/doc/$pkg
+[ ! -f "$top/docs/conformance.md" ] ||
+    ok "the package holds docs/conformance.md" \
+        grep -qxE "$doc/docs/conformance\.md(\.gz)?" "$work/contents"
+[ ! -f "$top/CHANGES" ] ||
+    ok "the package holds CHANGES as changelog.gz" \
+        grep -qx "$doc/changelog.gz" "$work/contents"
 
 installed=yes
 apt_ install "$deb" > "$work/apt.log" 2>&1 ||
