@@ -187,6 +187,27 @@ static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
     return field && cc_date_parse(field, r->request_time, lm);
 }
 
+/* The policy's directives but s-maxage: beside a handler's Expires, which
+ * is its lifetime for every cache, a merge gives shared caches none of
+ * their own (RFC 9111 5.2.2.10: s-maxage overrides Expires for them)
+ */
+static apr_array_header_t *condcache_without_smaxage(
+    apr_pool_t *p, const apr_array_header_t *list)
+{
+    apr_array_header_t *out = apr_array_make(p, list->nelts,
+                                             sizeof(cc_directive));
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        const cc_directive *d = &APR_ARRAY_IDX(list, i, cc_directive);
+
+        if (strcasecmp(d->name, "s-maxage")) {
+            *(cc_directive *)apr_array_push(out) = *d;
+        }
+    }
+    return out;
+}
+
 /* what the policy did to one of the handler's fields, for the trace */
 static const char *condcache_did(const char *sent, const char *now,
                                  int merge)
@@ -292,6 +313,11 @@ static void condcache_apply_policy(request_rec *r,
         if (sent_expires && mode == CC_MERGE_MERGE) {
             expires = sent_expires;
             delta = -1;
+            if (controls && cc_control_find(controls->list, "s-maxage")) {
+                more = cc_control_compose(r->pool, condcache_without_smaxage(
+                                                       r->pool,
+                                                       controls->list));
+            }
         }
 
         if (immutable && (!controls
@@ -312,7 +338,7 @@ static void condcache_apply_policy(request_rec *r,
     else {
         apr_array_header_t *handler, *policy, *merged;
         const cc_directive *max_age;
-        int merge = mode == CC_MERGE_MERGE;
+        int merge = mode == CC_MERGE_MERGE, lifetime_sent;
 
         /* a merge keeps the handler's lifetime (its max-age, or else its
          * Expires), and adds no Expires to a response the handler said
@@ -320,7 +346,9 @@ static void condcache_apply_policy(request_rec *r,
          * 5.6)
          */
         handler = cc_control_parse(r->pool, sent);
-        if (merge && sent_expires && !cc_control_find(handler, "max-age")) {
+        lifetime_sent = merge && sent_expires
+                        && !cc_control_find(handler, "max-age");
+        if (lifetime_sent) {
             delta = -1;
         }
         policy = apr_array_make(r->pool, 8, sizeof(cc_directive));
@@ -331,7 +359,10 @@ static void condcache_apply_policy(request_rec *r,
             d->value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, delta);
         }
         if (controls) {
-            apr_array_cat(policy, controls->list);
+            apr_array_cat(policy, lifetime_sent
+                                  ? condcache_without_smaxage(r->pool,
+                                                              controls->list)
+                                  : controls->list);
         }
         if (immutable && !cc_control_find(policy, "immutable")) {
             cc_directive *d = apr_array_push(policy);

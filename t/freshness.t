@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 74;
+plan tests => 78;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -199,6 +199,16 @@ $r = GET '/fresh/expires-cc.sh';
 ok t_cmp(cc($r), 'no-transform, public',
          'Merge, Expires beside Cache-Control: no max-age');
 ok t_cmp($r->header('Expires'), $E2037, 'and its Expires kept');
+# nor an s-maxage: a lifetime for shared caches, in place of the
+# application's for them (RFC 9111 5.2.2.10)
+$r = GET '/fresh/smax/expires.sh';
+ok t_cmp(cc($r), 'public', 'Merge, the application\'s Expires: no s-maxage');
+ok t_cmp($r->header('Expires'), $E2037, 'and its Expires kept');
+$r = GET '/fresh/smax/expires-cc.sh';
+ok t_cmp(cc($r), 'no-transform, public',
+         'Merge, Expires beside Cache-Control: no s-maxage');
+ok t_cmp(cc(GET '/fresh/smax/plain.sh'), 'max-age=3600, public, s-maxage=300',
+         'without an Expires of its own: the policy\'s s-maxage');
 $r = GET '/fresh/replace/expires.sh';
 ok t_cmp(cc($r), 'max-age=3600, public', 'Replace: the policy\'s lifetime');
 ok t_cmp(expires_in($r), $HOUR, 'Replace: Expires agrees with it');

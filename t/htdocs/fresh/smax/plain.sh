@@ -1,0 +1,3 @@
+#!/bin/sh
+# plain.sh of the parent directory, under this one's policy
+exec "$(dirname "$0")/../plain.sh"
