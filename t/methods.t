@@ -1,8 +1,8 @@
 # Methods other than GET and HEAD: docs/conformance.md 2.2 and 2.3.
 # With mod_dav the file's validators are known before PUT or DELETE runs,
 # and the preconditions are decided then; a POST to a static file gets
-# the file, so its preconditions apply; a CGI's POST is never turned into
-# a 412.
+# the file, so its preconditions apply; a CGI's POST or PATCH is never
+# turned into a 412.  TRACE and CONNECT ignore every precondition.
 use strict;
 use warnings FATAL => 'all';
 
@@ -13,7 +13,7 @@ use HTTP::Request ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 36;
+plan tests => 76;
 
 my $dav = '/dav/doc.txt';
 unlink file_path('dav/doc.txt'), file_path('dav/never.txt');
@@ -123,3 +123,123 @@ ok t_cmp($r->content, "hello from POST\n", 'the CGI ran');
 set_mtime('cgi/hello.sh');
 ok t_cmp(GET_RC('/cgi/hello.sh', 'If-None-Match' => tag_of('cgi/hello.sh')),
          200, 'GET of a CGI with the script file\'s tag: 200');
+
+# PATCH: only its handler knows the resource before it runs (2.3), so a
+# script's PATCH is never turned into a 412 or a 304 after it ran; neither
+# the default handler nor mod_dav does PATCH: their 405 ignores the
+# preconditions (2.2)
+{
+    my $D = GET('/dyn/hello.sh')->header('ETag');
+    my $page = GET_BODY('/dyn/hello.sh');
+    ok t_cmp(PUT($dav, content => "patch me\n")->code, 201, 'a DAV file');
+    set_mtime('dav/doc.txt');
+    my $DT = tag_of('dav/doc.txt');
+    for my $h (['If-Match' => '"x"'], ['If-None-Match' => '*'],
+               ['If-Unmodified-Since' => 'Sat, 01 Jan 1994 00:00:00 GMT']) {
+        $r = REQUEST(PATCH => '/dyn/hello.sh', @$h, content => 'a=b');
+        ok t_cmp($r->code, 200, "PATCH to a digest scope's CGI, @$h: no "
+                                . 'fake 412');
+        ok t_cmp($r->content, $page, 'the CGI ran');
+        ok t_cmp(REQUEST(PATCH => '/cgi/hello.sh', @$h, content => 'a=b')
+                     ->content, "hello from PATCH\n",
+                 "PATCH to a CGI, @$h: the CGI ran");
+        ok t_cmp(REQUEST(PATCH => '/static/a.txt', @$h, content => 'a=b')
+                     ->code, 405, "PATCH to a plain file, @$h: 405");
+        ok t_cmp(REQUEST(PATCH => $dav, @$h, content => 'a=b')->code, 405,
+                 "PATCH to a DAV file, @$h: 405");
+    }
+    ok t_cmp(REQUEST(PATCH => '/dyn/hello.sh', 'If-None-Match' => $D,
+                     content => 'a=b')->code, 200,
+             'PATCH with the digest in If-None-Match: no fake 304 or 412');
+    ok t_cmp(REQUEST(PATCH => $dav, 'If-Match' => $DT, content => 'a=b')
+                 ->code, 405, 'PATCH to a DAV file, its own tag: 405');
+    ok t_cmp(content_of('dav/doc.txt'), "patch me\n", 'the file is untouched');
+    unlink file_path('dav/doc.txt');
+}
+
+# TRACE echoes the request it received (TraceEnable On, httpd's default):
+# a file, a digest, a stored entry; whatever the preconditions, never a
+# 304 or a 412 (2.2)
+{
+    my $st = '/store/page.lua?case=trace';
+    my %tag = ('/static/a.txt' => tag_of('static/a.txt'),
+               '/dyn/hello.sh' => GET('/dyn/hello.sh')->header('ETag'),
+               $st => GET($st)->header('ETag'));
+    ok t_cmp(GET_RC($st, 'If-None-Match' => $tag{$st}), 304,
+             'TRACE: the page has an entry in the store');
+    for my $url (sort keys %tag) {
+        for my $h (['If-Match' => '"x"'], ['If-None-Match' => $tag{$url}],
+                   ['If-None-Match' => '*'],
+                   ['If-Unmodified-Since' => 'Sat, 01 Jan 1994 00:00:00 GMT']) {
+            $r = REQUEST(TRACE => $url, @$h);
+            my ($line) = $r->content =~ /\A([^\r\n]*)/;
+            ok t_cmp(join(' ', $r->code, $r->header('Content-Type') // '',
+                          $line // ''),
+                     "200 message/http TRACE $url HTTP/1.1",
+                     "TRACE $url, @$h: 200, the request echoed");
+        }
+    }
+}
+
+# CONNECT names no path; an origin server serves it as "/", here handler
+# output with an entry in the store: the handler answers, as without the
+# preconditions, never a 412 from the stored tag (2.2)
+{
+    my $old = Apache::TestRequest::module('condcache_connect');
+    my $hp = Apache::TestRequest::hostport();
+    for my $h (['If-Match' => '"x"'],
+               ['If-Unmodified-Since' => 'Sat, 01 Jan 1994 00:00:00 GMT'],
+               ['If-Match' => '"x"', 'If-None-Match' => '*']) {
+        my $T = GET('/')->header('ETag');
+        ok t_cmp(note_for(GET => '/store/page.lua',
+                          sub { GET_RC('/', 'If-None-Match' => $T) }),
+                 '304 store-match', '"/" has an entry in the store');
+        my $sock = Apache::TestRequest::vhost_socket('condcache_connect');
+        my @f = @$h;
+        my $fields = '';
+        while (my ($k, $v) = splice @f, 0, 2) {
+            $fields .= "$k: $v\r\n";
+        }
+        print $sock "CONNECT $hp HTTP/1.1\r\nHost: $hp\r\n$fields"
+                  . "Connection: close\r\n\r\n";
+        my $wire = '';
+        local $SIG{ALRM} = sub { die "no end of the connection\n" };
+        alarm 30;
+        while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
+        alarm 0;
+        my ($status) = $wire =~ m{\AHTTP/1\.1 (\d{3}) };
+        my ($saw) = $wire =~ m{^X-Saw-If-Match: ([^\r\n]*)}mi;
+        my %sent = @$h;
+        ok t_cmp(($status // 'none') . ' ' . ($saw // 'not run'),
+                 '204 ' . ($sent{'If-Match'} // 'none'),
+                 "CONNECT, @$h: the handler's 204, the preconditions "
+                 . 'ignored');
+    }
+    Apache::TestRequest::module($old);
+}
+
+# CONNECT through a forward proxy where every part of the module is on:
+# the tunnel is made whatever the preconditions, and a request goes
+# through it
+{
+    my $target = '127.0.0.1:' . Apache::Test::vars('port');
+    my $sock = Apache::TestRequest::vhost_socket('condcache_tunnel');
+    print $sock "CONNECT $target HTTP/1.1\r\nHost: $target\r\n"
+              . "If-Match: \"x\"\r\nIf-None-Match: *\r\n"
+              . "If-Unmodified-Since: Sat, 01 Jan 1994 00:00:00 GMT\r\n\r\n";
+    local $SIG{ALRM} = sub { die "no answer from the proxy\n" };
+    alarm 30;
+    my $head = '';
+    while ($head !~ /\r\n\r\n\z/ && sysread($sock, my $c, 1)) {
+        $head .= $c;
+    }
+    ok t_cmp($head, qr{\AHTTP/1\.[01] 200 },
+             'CONNECT through the proxy, with preconditions: 200, a tunnel');
+    print $sock "GET /static/a.txt HTTP/1.1\r\nHost: $target\r\n"
+              . "Connection: close\r\n\r\n";
+    my $wire = '';
+    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
+    alarm 0;
+    ok t_cmp($wire, qr{\AHTTP/1\.1 200 .*\r\n\r\nhello, condcache\n\z}s,
+             'and a GET through the tunnel gets the file');
+}

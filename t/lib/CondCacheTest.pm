@@ -14,9 +14,9 @@ use File::Path ();
 use POSIX ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
-                 DELETE_RC digest_tag xxh128_tag sanitized module_so LM_SECS LM_DATE
-                 free_port wait_for stop xxh128_hex own_server_conf
-                 php_fpm_bin php_fpm_start php_fpm_stop);
+                 DELETE_RC REQUEST digest_tag xxh128_tag sanitized module_so
+                 LM_SECS LM_DATE free_port wait_for stop xxh128_hex
+                 own_server_conf php_fpm_bin php_fpm_start php_fpm_stop);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -126,6 +126,24 @@ sub DELETE_RC {
     my $url = 'http://' . Apache::TestRequest::hostport() . $uri;
     my $req = HTTP::Request->new(DELETE => $url, [@headers]);
     return Apache::TestRequest::user_agent()->request($req)->code;
+}
+
+# Nor TRACE, PATCH or any other method: REQUEST(PATCH => $uri, @headers,
+# content => $body), the response
+sub REQUEST {
+    my ($method, $uri, @args) = @_;
+    my ($content, @headers);
+    while (my ($k, $v) = splice @args, 0, 2) {
+        if ($k eq 'content') {
+            $content = $v;
+        }
+        else {
+            push @headers, $k, $v;
+        }
+    }
+    my $url = 'http://' . Apache::TestRequest::hostport() . $uri;
+    my $req = HTTP::Request->new($method => $url, [@headers], $content);
+    return Apache::TestRequest::user_agent()->request($req);
 }
 
 # For a test that starts a server of its own: a free loopback port, the
