@@ -495,7 +495,10 @@ int condcache_handler_store(request_rec *r)
     cc_precond_out out;
     int get = r->method_number == M_GET, conditional;
 
-    if (!st || (!get && !st->unsafe)) {
+    /* CONNECT, like OPTIONS and TRACE, ignores every precondition (RFC
+     * 9110 13.2.1); it is still a write, whose success invalidates
+     */
+    if (!st || (!get && (!st->unsafe || r->method_number == M_CONNECT))) {
         return DECLINED;
     }
     memset(&in, 0, sizeof(in));
