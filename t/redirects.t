@@ -1,5 +1,6 @@
 # Subrequests, internal redirects and error documents do not evaluate the
-# client's preconditions again (docs/conformance.md 2.4); a response whose
+# client's preconditions again (docs/conformance.md 2.4); a redirect
+# ignores them (2.2); a response whose
 # bytes are not the file's (a CGI, SSI) does not get the file's validators;
 # httpd's own answer to a request line it would not read gets the host's
 # freshness policy, though it has no URL.
@@ -12,7 +13,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 18;
+plan tests => 35;
 
 set_mtime('static/404.html');
 set_mtime('ssi/inc.txt');
@@ -90,4 +91,29 @@ for my $case (['414', 'GET /' . ('a' x 9000) . ' HTTP/1.1'],
         select undef, undef, undef, 0.1;
     }
     ok t_cmp($logged, $A, 'the log shows the If-None-Match sent');
+}
+
+# A redirect is no representation: its preconditions are ignored (2.2),
+# whoever makes it (mod_alias, mod_dir, a script in a digest scope,
+# handler output in a store scope), whatever would have made a 304 or a
+# 412 of a 200
+{
+    my $st = '/store/page.lua?case=redirect&status=303';
+    my @redirects = (
+        [ 'mod_alias Redirect', '/fresh-moved', 301 ],
+        [ 'mod_dir adds the slash', '/dir', 301 ],
+        [ 'a script in a digest scope', '/dyn/moved.sh', 302 ],
+        [ 'handler output in a store scope', $st, 303 ],
+    );
+    for my $c (@redirects) {
+        my ($what, $url, $want) = @$c;
+        for my $h (['If-Match' => '"x"'], ['If-None-Match' => '*'],
+                   ['If-Unmodified-Since' => 'Sat, 01 Jan 1994 00:00:00 GMT'],
+                   ['If-Modified-Since' => http_date(time)]) {
+            ok t_cmp(GET_RC($url, @$h, redirect_ok => 0), $want,
+                     "$what, @$h: $want");
+        }
+    }
+    ok t_cmp(GET($st, redirect_ok => 0)->code, 303,
+             'the store\'s page answers 303 without preconditions too');
 }
