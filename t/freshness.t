@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 78;
+plan tests => 78 + 2 * 17;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -164,6 +164,26 @@ ok t_cmp($r->header('Cache-Control'), undef, '500: never');
     ok t_cmp($r->code, 301, 'a redirect');
     ok t_cmp(cc($r), 'max-age=600', '3xx get freshness by default');
 }
+
+# By default 200, 203, 204, 206 and 3xx, and no other status (5.5): a
+# script's own status, and the 206 of a file's range
+my @statuses = ([200, 1], [201, 0], [202, 0], [203, 1], [204, 1], [205, 0],
+                [206, 1], [300, 1], [301, 1], [302, 1], [303, 1], [307, 1],
+                [308, 1], [400, 0], [410, 0], [502, 0]);
+for my $s (@statuses) {
+    my ($status, $fresh) = @$s;
+    $r = GET "/fresh/status.sh?$status", redirect_ok => 0;
+    ok t_cmp($r->code . ' ' . ($r->header('Cache-Control') // 'none'),
+             $status . ' ' . ($fresh ? 'max-age=3600, public' : 'none'),
+             "$status: " . ($fresh ? 'the policy' : 'no Cache-Control'));
+    ok t_cmp(expires_in($r), $fresh ? $HOUR : undef,
+             "$status: " . ($fresh ? 'Expires = Date + max-age'
+                                   : 'no Expires'));
+}
+$r = GET '/fresh/a.txt', Range => 'bytes=0-3';
+ok t_cmp($r->code . ' ' . cc($r), '206 max-age=3600, public',
+         'a file\'s 206: the policy');
+ok t_cmp(expires_in($r), $HOUR, 'a file\'s 206: Expires = Date + max-age');
 
 # --- handler output: a CGI -------------------------------------------------
 $r = GET '/fresh/plain.sh';
