@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 78 + 2 * 17;
+plan tests => 78 + 2 * 17 + 2 * 8;
 
 my $HOUR = 3600;
 my $DAY  = 86400;
@@ -184,6 +184,30 @@ $r = GET '/fresh/a.txt', Range => 'bytes=0-3';
 ok t_cmp($r->code . ' ' . cc($r), '206 max-age=3600, public',
          'a file\'s 206: the policy');
 ok t_cmp(expires_in($r), $HOUR, 'a file\'s 206: Expires = Date + max-age');
+
+# --- each directive the policy sends, through the server (5.3) -------------
+# one scope each; without a lifetime there, no max-age and no Expires
+my @words = (
+    [ 's-maxage',  'max-age=600, s-maxage=60', 600 ],
+    [ 'private',   'max-age=600, private', 600 ],
+    [ 'no-cache',  'no-cache', undef ],
+    [ 'no-store',  'no-store', undef ],
+    [ 'proxy-revalidate', 'max-age=600, proxy-revalidate', 600 ],
+    [ 'stale-while-revalidate', 'max-age=600, stale-while-revalidate=30',
+      600 ],
+    [ 'stale-if-error', 'max-age=600, stale-if-error=86400', 600 ],
+    # in the order configured, lowercase, delta-seconds clamped
+    [ 'all', 'max-age=600, public, s-maxage=2147483647, proxy-revalidate, '
+             . 'stale-while-revalidate=30, stale-if-error=86400', 600 ],
+);
+for my $w (@words) {
+    my ($scope, $want, $expires) = @$w;
+    $r = GET "/words/$scope/a.txt";
+    ok t_cmp(cc($r), $want, "CondCacheControl $scope: $want");
+    ok t_cmp(expires_in($r), $expires,
+             "CondCacheControl $scope: Expires "
+             . (defined $expires ? "= Date + $expires" : 'none'));
+}
 
 # --- handler output: a CGI -------------------------------------------------
 $r = GET '/fresh/plain.sh';
