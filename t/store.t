@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 184;
+plan tests => 184 + 6;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -37,6 +37,12 @@ sub set_version {
     File::Path::mkpath($runs_dir);
     open my $fh, '>', "$runs_dir/$name.version" or die $!;
     print $fh "$v\n";
+}
+
+# the store's counters, as mod_status shows them
+sub counters {
+    my $auto = GET_BODY '/condcache-status?auto';
+    return $auto =~ /^CondCacheStore(\w+): (\d+)$/mg;
 }
 
 sub basic {
@@ -197,6 +203,43 @@ for my $case (['no-store', 'Cache-Control' => 'no-store'],
     GET_RC($x, "X-Send-$field" =~ s/Cache-Control/CC/r => $value);
     GET_RC($x, 'If-None-Match' => $Y);
     ok t_cmp(runs($x), 5, "$what: removes the entry");
+}
+
+# --- a file of the default handler is never stored (docs/conformance.md 8.1)
+# its own validators cost less than the store's: its 304 is the file's
+# decision, nothing is written for it, and a changed file is never hidden
+# behind an entry
+{
+    my $path = file_path('store/static.txt');
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh "version 1\n";
+    close $fh;
+    set_mtime('store/static.txt');
+    my $S = tag_of('store/static.txt');
+    my %was = counters();
+    ok t_cmp(GET('/store/static.txt')->header('ETag'), $S,
+             'a file in a store scope: its own tag');
+    ok t_cmp(note_for(GET => '/store/static.txt', sub {
+                 GET_RC('/store/static.txt', 'If-None-Match' => $S) }),
+             '304 inm-weak-match', 'its 304 is the file\'s, not the store\'s');
+    ok t_cmp(GET_RC('/store/static.txt', 'If-Modified-Since' => LM_DATE),
+             304, 'and If-Modified-Since on its own time');
+    my %now = counters();
+    ok t_cmp("$now{Stores} $now{Hits}", "$was{Stores} $was{Hits}",
+             'nothing stored for it, nothing answered from the store');
+    GET_RC('/store/page.lua?case=counted');
+    %was = %now;
+    %now = counters();
+    ok t_cmp($now{Stores} > $was{Stores} ? 1 : 0, 1,
+             'a page of the same scope is stored: the counter counts');
+    open $fh, '>', $path or die "$path: $!";
+    print $fh "version 2, longer\n";
+    close $fh;
+    set_mtime('store/static.txt', LM_SECS + 60);
+    $r = GET '/store/static.txt', 'If-None-Match' => $S;
+    ok t_cmp($r->code . ' ' . $r->content, "200 version 2, longer\n",
+             'the file changed: its old tag gets the new file');
+    unlink $path;
 }
 
 # --- Vary: Accept-Encoding with mod_deflate ----------------------------------
