@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 184 + 6;
+plan tests => 184 + 6 + 2 * 7;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -23,8 +23,9 @@ File::Path::rmtree($runs_dir);
 # how often the handler of a URI ran (page.lua and count.sh count)
 sub runs {
     my $uri = shift;
-    my $name = $uri =~ /count\.sh/ ? 'count.sh' : $uri =~ /\?/ ? $uri : "$uri?";
-    $name =~ s/[^A-Za-z0-9]/_/g unless $uri =~ /count\.sh/;
+    my ($cgi) = $uri =~ m{/(\w+\.sh)\b};
+    my $name = $cgi ? $cgi : $uri =~ /\?/ ? $uri : "$uri?";
+    $name =~ s/[^A-Za-z0-9]/_/g unless $cgi;
     open my $fh, '<', "$runs_dir/$name" or return 0;
     my $n = <$fh>;
     return $n + 0;
@@ -43,6 +44,13 @@ sub set_version {
 sub counters {
     my $auto = GET_BODY '/condcache-status?auto';
     return $auto =~ /^CondCacheStore(\w+): (\d+)$/mg;
+}
+
+# what untagged.sh does ('' for its short page)
+sub set_mode {
+    File::Path::mkpath($runs_dir);
+    open my $fh, '>', "$runs_dir/untagged.sh.mode" or die $!;
+    print $fh shift, "\n";
 }
 
 sub basic {
@@ -241,6 +249,32 @@ for my $case (['no-store', 'Cache-Control' => 'no-store'],
              'the file changed: its old tag gets the new file');
     unlink $path;
 }
+
+# --- a 200 that leaves without a tag is not stored (docs/conformance.md 8.3)
+# too large or too slow for its digest: it takes its request's entry away,
+# so the next conditional request goes to the handler, never to an entry
+# of what the page was before
+for my $case (['big', 'too-large'], ['slow', 'slow']) {
+    my ($mode, $why) = @$case;
+    my $un = '/store/untagged.sh';
+    set_mode('');
+    my $U = GET($un)->header('ETag');
+    $before = runs($un);
+    ok t_cmp(GET_RC($un, 'If-None-Match' => $U), 304, "$mode: stored");
+    ok t_cmp(runs($un), $before, "$mode: from the store");
+    set_mode($mode);
+    ok t_cmp(note_for(GET => $un, sub { $r = GET $un }), "pass $why",
+             "$mode: a 200 without a tag (pass $why)");
+    ok t_cmp($r->header('ETag'), undef, "$mode: no ETag");
+    $before = runs($un);
+    ok t_cmp(note_for(GET => $un, sub {
+                 $r = GET $un, 'If-None-Match' => $U }), "pass $why",
+             "$mode: the old tag goes to the handler");
+    ok t_cmp($r->code . ' ' . length($r->content),
+             '200 ' . length(GET_BODY($un)), "$mode: which sends the page");
+    ok t_cmp(runs($un), $before + 2, "$mode: the handler ran");
+}
+set_mode('');
 
 # --- Vary: Accept-Encoding with mod_deflate ----------------------------------
 my $gz = '/store-gz/page.lua';
