@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 184 + 6 + 2 * 7;
+plan tests => 184 + 6 + 2 * 7 + 2 * 10;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -522,6 +522,35 @@ ok t_cmp(note_for(PUT => '/store/page.lua', sub {
          'proceed store-match', 'PUT, the stored tag holds');
 ok t_cmp($r->header('X-Saw-If-Match'), $WR,
          'the handler sees If-Match (it may know better)');
+
+# PATCH and DELETE, as PUT (docs/conformance.md 8.6): a failing If-Match
+# or If-Unmodified-Since is answered 412 from the store before the
+# handler runs; a holding one goes to the handler, which sees it, and the
+# write's success removes the entry
+for my $method (qw(PATCH DELETE)) {
+    my $w = '/store/page.lua?case=write-' . lc $method;
+    my $W = GET($w)->header('ETag');
+    $before = runs($w);
+    ok t_cmp(note_for($method => '/store/page.lua', sub {
+                 $r = REQUEST($method => $w, 'If-Match' => '"lost-update"') }),
+             '412 store-if-match-failed', "$method, If-Match fails: noted");
+    ok t_cmp($r->code, 412, "$method, If-Match fails: 412");
+    ok t_cmp(REQUEST($method => $w, 'If-Unmodified-Since' =>
+                     'Thu, 01 Jan 2015 00:00:00 GMT')->code, 412,
+             "$method, If-Unmodified-Since fails: 412");
+    ok t_cmp(runs($w), $before, "$method: the handler did not run");
+    ok t_cmp(GET_RC($w, 'If-None-Match' => $W), 304,
+             "$method: a 412 removes nothing");
+    ok t_cmp(runs($w), $before, 'from the store');
+    ok t_cmp(note_for($method => '/store/page.lua', sub {
+                 $r = REQUEST($method => $w, 'If-Match' => $W) }),
+             'proceed store-match', "$method, the stored tag holds");
+    ok t_cmp($r->code . ' ' . ($r->header('X-Saw-If-Match') // 'none'),
+             "204 $W", "$method: the handler answers, and saw If-Match");
+    ok t_cmp(GET_RC($w, 'If-None-Match' => $W), 304, "$method: 304");
+    ok t_cmp(runs($w), $before + 2,
+             "$method: its success removed the entry: from the handler");
+}
 
 # a POST that a CGI answers with a local redirect (mod_cgi makes it a GET)
 $C = GET($c)->header('ETag');
