@@ -15,7 +15,7 @@ use MIME::Base64 ();
 use lib 't/lib';
 use CondCacheTest;
 
-plan tests => 184 + 6 + 2 * 7 + 2 * 10;
+plan tests => 184 + 6 + 2 * 7 + 8 * 2 * 3 + 2 * 10;
 
 my $runs_dir = Apache::Test::vars('t_logs') . '/store-runs';
 File::Path::rmtree($runs_dir);
@@ -574,6 +574,52 @@ for my $case (['?case=rel', '/store/page.lua?case=rel'],
                   content => 'x')->code, 303, "POST, Location: $ref");
     GET_RC($target, 'If-None-Match' => $X);
     ok t_cmp(runs($target), 2, "Location: $ref removes $target\'s entry");
+}
+
+# a Location or Content-Location of another origin (scheme, host or port)
+# is left alone (RFC 9111 4.4): the entry of that path on this host stays,
+# and so does the other host's or port's own; the same URI on this origin,
+# absolute, is removed
+{
+    my $port = Apache::Test::vars('port');
+    # [ what, the origin of the URI, the Host its entry is stored under,
+    #   removed ]
+    my @origins = (
+        [ 'this origin', "http://localhost:$port", undef, 1 ],
+        [ 'this origin, without a scheme', "//localhost:$port", undef, 1 ],
+        [ 'another host, without a scheme', "//tenant-b.example:$port",
+          undef, 0 ],
+        [ 'another scheme', "https://localhost:$port", undef, 0 ],
+        [ 'another host, this path', "http://tenant-b.example:$port",
+          undef, 0 ],
+        [ 'another host, its own entry', "http://tenant-b.example:$port",
+          "tenant-b.example:$port", 0 ],
+        [ 'another port, this path', 'http://localhost:9', undef, 0 ],
+        [ 'another port, its own entry', 'http://localhost:9', 'localhost:9',
+          0 ],
+    );
+    my $n = 0;
+    for my $o (@origins) {
+        my ($what, $origin, $host, $removed) = @$o;
+        for my $field (['loc', 303, 'Location'],
+                       ['cl', 204, 'Content-Location']) {
+            my ($arg, $status, $name) = @$field;
+            my $target = '/store/page.lua?case=origin' . ++$n;
+            my @host = $host ? (Host => $host) : ();
+            my $X = GET($target, @host)->header('ETag');
+            GET_RC($target, @host, 'If-None-Match' => $X);
+            ok t_cmp(runs($target), 1, "$name, $what: $target stored");
+            (my $q = "$origin$target") =~
+                s/([^A-Za-z0-9_.-])/sprintf '%%%02X', ord $1/ge;
+            ok t_cmp(POST("/store/page.lua?case=writer&$arg=$q",
+                          'X-Send-Status' => $status, content => 'x')->code,
+                     $status, "POST, $name: $origin$target");
+            GET_RC($target, @host, 'If-None-Match' => $X);
+            ok t_cmp(runs($target), $removed ? 2 : 1,
+                     "$name, $what: the entry "
+                     . ($removed ? 'was removed' : 'stays'));
+        }
+    }
 }
 
 # must-revalidate added after the handler (mod_headers) still counts
