@@ -96,10 +96,12 @@ static void condcache_store_invalidate_ref(request_rec *r,
     }
     query = uri.query;
     if (uri.hostname) {
+        /* "//host/path" has the request's scheme (RFC 3986 5.2.2) */
+        const char *scheme = uri.scheme ? uri.scheme : ap_http_scheme(r);
         apr_port_t port = uri.port ? uri.port
-                          : apr_uri_port_of_scheme(uri.scheme);
+                          : apr_uri_port_of_scheme(scheme);
 
-        if (!uri.scheme || strcasecmp(uri.scheme, ap_http_scheme(r))
+        if (strcasecmp(scheme, ap_http_scheme(r))
             || port != ap_get_server_port(r)
             || !r->hostname || strcasecmp(uri.hostname, r->hostname)) {
             return;
