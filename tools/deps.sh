@@ -30,6 +30,20 @@ need redis-server         test -x /usr/bin/redis-server
 # system's service)
 need php8.2-fpm           test -x /usr/sbin/php-fpm8.2
 need gcc                  sh -c 'command -v gcc'
+# TLS and HTTP/2 (t/tls.t, t/h2.t): Apache::Test makes its test CA with
+# openssl, LWP speaks https, nghttp is an HTTP/2 client; and mod_ssl warns
+# (AH01882, into the error log the tests read) when the libssl it loads is
+# older than the one it was built with
+need openssl              sh -c 'command -v openssl'
+need liblwp-protocol-https-perl perl -MLWP::Protocol::https -e1
+need nghttp2-client       sh -c 'command -v nghttp'
+ssl_probe='so=$(apxs -q LIBEXECDIR)/mod_ssl.so
+built=$(grep -aom1 "OpenSSL [0-9][0-9.]*" "$so" | head -1 | cut -d" " -f2)
+v=$(openssl version)
+case $v in *Library:*) v=${v#*Library: } ;; esac
+loaded=$(echo "$v" | cut -d" " -f2)
+dpkg --compare-versions "$loaded" ge "$built"'
+need libssl3              sh -c "$ssl_probe"
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer-*.a,
 # in libclang-rt-14-dev on Debian 12, which libclang-rt-dev pulls in)
 fuzz_probe='int LLVMFuzzerTestOneInput(void) { return 0; }'
