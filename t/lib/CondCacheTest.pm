@@ -11,12 +11,15 @@ use HTTP::Request ();
 use IO::Socket::INET ();
 use IO::Socket::UNIX ();
 use File::Path ();
+use File::Temp ();
 use POSIX ();
 
 our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
                  DELETE_RC REQUEST digest_tag xxh128_tag sanitized module_so
                  LM_SECS LM_DATE free_port wait_for stop xxh128_hex
-                 own_server_conf php_fpm_bin php_fpm_start php_fpm_stop);
+                 own_server_conf php_fpm_bin php_fpm_start php_fpm_stop
+                 note_by_id tls_ca base_url curl_request curl_parallel
+                 nghttp store_runs);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -294,6 +297,288 @@ sub php_fpm_stop {
 END {
     local $?;
     php_fpm_stop();
+
+# How often the validator store's pages (t/htdocs/store) ran for a URI:
+# page.lua counts per path and query, count.sh in all
+sub store_runs {
+    my $uri = shift;
+    my $name = $uri =~ /count\.sh/ ? 'count.sh'
+             : $uri =~ /\?/       ? $uri
+             :                       "$uri?";
+    $name =~ s/[^A-Za-z0-9]/_/g unless $uri =~ /count\.sh/;
+    my $file = Apache::Test::vars('t_logs') . "/store-runs/$name";
+    open my $fh, '<', $file or return 0;
+    my $n = <$fh>;
+    return $n + 0;
+}
+
+# --- other clients: curl and nghttp, over TLS and HTTP/2 (tls.t, h2.t) -----
+
+# The condcache note of the request that carried "X-Test-Id: $id", for a
+# request that a client other than LWP sent (note_for's, by the id alone):
+# of its final response (a request upgraded to h2c is logged twice, with
+# its 101 and as the stream that answered it).
+sub note_by_id {
+    my ($method, $uri, $id) = @_;
+    my $log = Apache::Test::vars('t_logs') . '/condcache_log';
+    for (1 .. 50) {
+        if (open my $fh, '<', $log) {
+            while (<$fh>) {
+                next unless /^\Q$method\E \Q$uri\E(?:\?\S*)? (?!101 )\S+ ".*" \Q$id\E \[(.*)\]$/;
+                return $1 eq '-' ? undef : $1;
+            }
+        }
+        select undef, undef, undef, 0.1;
+    }
+    return 'no log line';
+}
+
+# The test CA, which signed the server's certificate (Apache::TestSSLCA)
+sub tls_ca {
+    my $vars = Apache::Test::vars();
+    return "$vars->{sslca}/$vars->{sslcaorg}/certs/ca.crt";
+}
+
+# scheme://host:port of the main server (HTTP/1.1 in clear text), of
+# <VirtualHost mod_ssl> (HTTP/1.1 and h2 over TLS) or of another virtual
+# host of the test configuration (condcache_h2c)
+sub base_url {
+    my $vhost = shift // '';
+    my $cfg = Apache::Test::config();
+    my $vars = $cfg->{vars};
+    my $port = $vhost ? $cfg->{vhosts}{$vhost}{port} : $vars->{port};
+    my $scheme = $vhost eq 'mod_ssl' ? 'https' : 'http';
+    return "$scheme://$vars->{servername}:$port";
+}
+
+# the fields of the last header block of a response (an Upgrade's 101
+# comes first), names in lowercase, repeated fields joined with ", "
+sub parse_fields {
+    my @blocks = grep { /\S/ } split /\r?\n\r?\n/, shift // '';
+    my %f;
+    for (split /\r?\n/, $blocks[-1] // '') {
+        next unless /^([^:\s]+):\s*(.*?)\s*$/;
+        my $name = lc $1;
+        $f{$name} = exists $f{$name} ? "$f{$name}, $2" : $2;
+    }
+    return \%f;
+}
+
+sub slurp {
+    my $file = shift;
+    open my $fh, '<:raw', $file or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+# curl's options for a protocol: 'http1.1', 'http2' (ALPN over TLS, or
+# Upgrade: h2c in clear text), 'http2-prior-knowledge' (h2c)
+sub curl_opts {
+    my %o = @_;
+    my @opts = ("--$o{proto}", '-sS', '--cacert', tls_ca());
+    push @opts, '--head' if ($o{method} // '') eq 'HEAD';
+    my @h = @{ $o{headers} // [] };
+    while (my ($name, $value) = splice @h, 0, 2) {
+        push @opts, '-H', "$name: $value";
+    }
+    return @opts;
+}
+
+# One request with curl.  %opt: proto (see curl_opts), method (HEAD),
+# headers => [name => value, ...].  Returns { code, version (1.1, 2),
+# fields => { name => value }, body, error }; the whole run is bounded.
+sub curl_request {
+    my ($url, %opt) = @_;
+    my ($res) = curl_parallel([ $url, %opt ]);
+    return $res;
+}
+
+# Requests with curl, all at once (--parallel): on one connection where
+# curl can multiplex them (h2 over TLS), each with its own options as for
+# curl_request.  Returns a result per request, in their order, with also
+# local_port (the client's side of its connection) and num_connects (the
+# connections it opened).  Bounded by $ENV{CONDCACHE_CLIENT_TIMEOUT} (60)
+# seconds in all: a stalled stream fails the run rather than hanging it.
+sub curl_parallel {
+    my @reqs = @_;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    my $limit = $ENV{CONDCACHE_CLIENT_TIMEOUT} // 60;
+    my @cmd = ('timeout', $limit, 'curl', '--parallel', '--parallel-max', 100,
+               '--max-time', $limit);
+    for my $i (0 .. $#reqs) {
+        my ($url, %o) = @{ $reqs[$i] };
+        push @cmd, '--next' if $i;
+        push @cmd, curl_opts(%o), '-D', "$dir/h$i", '-o', "$dir/b$i",
+            '-w', "$i %{http_code} %{http_version} %{local_port} "
+                . "%{num_connects} %{errormsg}\\n", $url;
+    }
+    my $out = '';
+    if (open my $fh, '-|', join(' ', map { shell_quote($_) } @cmd)
+                          . " 2>'$dir/err'") {
+        local $/;
+        $out = <$fh> // '';
+        close $fh;
+    }
+    my $rc = $? >> 8;
+    my $err = slurp("$dir/err");
+    my @res;
+    for my $i (0 .. $#reqs) {
+        my ($line) = $out =~ /^$i (\d+ \S+ \d+ \d+.*)$/m;
+        my ($code, $version, $port, $connects, $msg) =
+            split / /, $line // '', 5;
+        $res[$i] = {
+            code => $code // 0, version => $version // '',
+            local_port => $port // 0, num_connects => $connects // 0,
+            fields => parse_fields(slurp("$dir/h$i")),
+            body => slurp("$dir/b$i"),
+            error => ($msg // '') . ($rc ? " (curl exit $rc) $err" : ''),
+        };
+    }
+    return @res;
+}
+
+sub shell_quote {
+    my $s = shift;
+    $s =~ s/'/'\\''/g;
+    return "'$s'";
+}
+
+# Requests on one HTTP/2 connection with nghttp (nghttp2-client): each of
+# @$urls, $opt{multiply} times (-m), all sent at once, with the request
+# fields of $opt{headers} (an [name => value] list, lowercase names;
+# ':method' => 'HEAD' for HEAD); $opt{upgrade}: h2c by Upgrade from
+# HTTP/1.1, else by prior knowledge (http:) or ALPN (https:);
+# $opt{window_bits}: the client's flow-control windows, 2^N - 1 bytes for
+# each stream and for the connection (nghttp's default: 2^16 - 1).  What the
+# server sent is read from the bytes nghttp received (--hexdump, after
+# TLS), frame by frame, and the fields from nghttp's own decoding (-v).
+# Returns {
+#   exit => nghttp's status (124: the run hit its bound), connects => how
+#   many connections it opened, protocol => 'h2' (ALPN), 'h2c' or
+#   'h2c-upgrade', goaway => the error of a GOAWAY (0 for NO_ERROR),
+#   rest => bytes left after the last whole frame,
+#   streams => [ { id, path, status, fields => {}, body, data_frames,
+#                  end_stream (1 when the server ended the stream),
+#                  rst (the error code of a RST_STREAM) }, ... by id ]
+# }.  Bounded by $ENV{CONDCACHE_CLIENT_TIMEOUT} (60) seconds in all.
+sub nghttp {
+    my ($urls, %opt) = @_;
+    my $limit = $ENV{CONDCACHE_CLIENT_TIMEOUT} // 60;
+    my @cmd = ('timeout', $limit, 'nghttp', '-nv', '--hexdump',
+               '-t', "${limit}s");
+    push @cmd, '-u' if $opt{upgrade};
+    push @cmd, '-m', $opt{multiply} if $opt{multiply};
+    push @cmd, '-w', $opt{window_bits}, '-W', $opt{window_bits}
+        if $opt{window_bits};
+    my @h = @{ $opt{headers} // [] };
+    while (my ($name, $value) = splice @h, 0, 2) {
+        push @cmd, '-H', "$name: $value";
+    }
+    push @cmd, @$urls;
+    # nghttp verifies the server's certificate with OpenSSL's defaults
+    local $ENV{SSL_CERT_FILE} = tls_ca();
+    my $out = '';
+    if (open my $fh, '-|', join(' ', map { shell_quote($_) } @cmd) . ' 2>&1') {
+        local $/;
+        $out = <$fh> // '';
+        close $fh;
+    }
+    my %res = (exit => $? >> 8, connects => 0, protocol => '', rest => 0,
+               output => $out);
+    my (%s, $sending, $settings);
+    # each read as hexdump -C shows it: from offset 0, "*" for lines that
+    # repeat the one before, the read's length alone on its last line
+    my ($wire, $read, $last, $star) = ('', '', '', 0);
+    my $upto = sub {
+        my $offset = shift;
+        $read .= $last while $star && length $read < $offset;
+        substr($read, $offset) = '' if length $read > $offset;
+        $star = 0;
+    };
+    for my $line (split /\n/, $out) {
+        if ($line =~ /^([0-9a-f]{8})  (.*?)\s*(?:\|.*)?$/) {
+            my $offset = hex $1;
+            if ($offset == 0 && length $read) {     # a read without its end
+                $wire .= $read;
+                ($read, $star) = ('', 0);
+            }
+            $upto->($offset);
+            $last = pack 'C*', map { hex } split ' ', $2;
+            $read .= $last;
+            next;
+        }
+        if ($line =~ /^\*$/) {
+            $star = 1;
+            next;
+        }
+        if ($line =~ /^([0-9a-f]{8})$/) {
+            $upto->(hex $1);
+            $wire .= $read;
+            ($read, $star) = ('', 0);
+            next;
+        }
+        $res{connects}++ if $line =~ /^\[\s*[\d.]+\] Connected$/;
+        $res{protocol} = 'h2' if $line =~ /^The negotiated protocol: h2$/;
+        $res{protocol} = 'h2c-upgrade' if $line =~ /HTTP Upgrade success/;
+        $settings = 1 if $line =~ /^\[\s*[\d.]+\] recv SETTINGS frame/;
+        if ($line =~ /^[A-Z]+ (\S+) HTTP\/1\.1\r?$/) {  # the Upgrade request
+            $s{1}{path} = $1;
+        }
+        if ($line =~ /send HEADERS frame .*stream_id=(\d+)>/) {
+            $sending = $1;
+        }
+        elsif ($line =~ /^\[/) {
+            undef $sending;
+        }
+        if (defined $sending && $line =~ /^\s+:path: (.*)$/) {
+            $s{$sending}{path} = $1;
+        }
+        if ($line =~ /recv \(stream_id=(\d+)\) ([^:\s][^:]*|:status): (.*)$/) {
+            my ($id, $name, $value) = ($1, lc $2, $3);
+            if ($name eq ':status') {
+                $s{$id}{status} = $value;
+                next;
+            }
+            my $f = $s{$id}{fields} //= {};
+            $f->{$name} = exists $f->{$name} ? "$f->{$name}, $value" : $value;
+        }
+    }
+    $wire .= $read;
+    # prior knowledge: the server answered in HTTP/2
+    $res{protocol} ||= 'h2c' if $settings && $urls->[0] =~ /^http:/;
+    # the frames (RFC 9113 4.1): length, type, flags, stream, payload
+    while (length $wire >= 9) {
+        my ($l1, $l2, $type, $flags, $id) = unpack 'C n C C N', $wire;
+        my $len = $l1 << 16 | $l2;
+        last if length $wire < 9 + $len;
+        my $payload = substr $wire, 9, $len;
+        substr($wire, 0, 9 + $len) = '';
+        $id &= 0x7fffffff;
+        if ($type == 0) {                                   # DATA
+            if ($flags & 0x8) {                             # PADDED
+                my $pad = unpack 'C', $payload;
+                $payload = substr $payload, 1, $len - 1 - $pad;
+            }
+            $s{$id}{body} .= $payload;
+            $s{$id}{data_frames}++;
+            $s{$id}{end_stream} = 1 if $flags & 0x1;
+        }
+        elsif ($type == 1) {                                # HEADERS
+            $s{$id}{end_stream} = 1 if $flags & 0x1;
+        }
+        elsif ($type == 3) {                                # RST_STREAM
+            $s{$id}{rst} = unpack 'N', $payload;
+        }
+        elsif ($type == 7) {                                # GOAWAY
+            $res{goaway} = unpack 'x4 N', $payload;
+        }
+    }
+    $res{rest} = length $wire;
+    $res{streams} = [ map {
+        { id => $_, path => '', status => 0, fields => {}, body => '',
+          data_frames => 0, end_stream => 0, %{ $s{$_} } }
+    } sort { $a <=> $b } grep { $_ } keys %s ];
+    return \%res;
 }
 
 1;
