@@ -373,6 +373,30 @@ static void condcache_insert_filter(request_rec *r)
     condcache_add_final_filter(r);
 }
 
+/* A request that switches protocols ("Upgrade: h2c") is answered on the
+ * new one: mod_http2 makes its stream 1 of the request's fields as they
+ * are now, and the request there goes through every hook again.
+ * insert_filter, which ran before the core's Upgrade handler, may have
+ * taken the preconditions out of them (a CGI under CondCacheDigest):
+ * give them back, so that the stream is decided on them and its 304 or
+ * 412 is not lost.  Runs before mod_http2's switch, and switches nothing.
+ */
+static int condcache_protocol_switch(conn_rec *c, request_rec *r,
+                                     server_rec *s, const char *protocol)
+{
+    const condcache_req *ctx;
+
+    (void)c;
+    (void)s;
+    (void)protocol;
+    ctx = r ? ap_get_module_config(r->request_config, &condcache_module)
+            : NULL;
+    if (ctx && ctx->fields) {
+        r->headers_in = ctx->fields;
+    }
+    return DECLINED;
+}
+
 /* insert_error_filter: the responses httpd makes itself (redirects,
  * errors) get the freshness policy, and nothing else
  */
@@ -526,6 +550,8 @@ static void condcache_register_hooks(apr_pool_t *p)
                           APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(condcache_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(condcache_protocol_switch, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     condcache_validators_filter_handle =
         ap_register_output_filter("CONDCACHE_VALIDATORS",
                                   condcache_validators_filter, NULL,
