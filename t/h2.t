@@ -78,7 +78,7 @@ my @pages = (
 # per way: the static file and @rows, the CGI, gzip, the store, @pages,
 # many streams (6 and one per path); then HTTP/1.1 and h2 on one store
 # entry (3), curl's parallel transfers (2 and one per kind)
-plan tests => @ways * (16 + @rows + 10 + 6 + 6 + 5 * @pages + 6 + 8) + 3 + 8;
+plan tests => @ways * (16 + @rows + 10 + 6 + 6 + 5 * @pages + 6 + 9) + 3 + 8;
 
 sub file_bytes {
     open my $fh, '<:raw', file_path(shift) or die $!;
@@ -256,15 +256,19 @@ for my $w (@ways) {
     # path => [ status, the body it must have (for a 200), its tag ].
     # mod_http2 (2.4.71) ends a connection upgraded from HTTP/1.1 (GOAWAY)
     # whenever it would wait for the client: once no stream is left, and
-    # once every stream waits for a WINDOW_UPDATE.  There the first path
-    # is the Upgrade's request, which pauses for a second, so that the
-    # other streams are on the connection by then, and the client's
+    # once every stream waits for a WINDOW_UPDATE.  So the first path (the
+    # Upgrade's request there) sends nothing for a second, and then a few
+    # lines, while the other streams are served; and there the client's
     # windows hold every body (elsewhere they are nghttp's 64 KiB: the 1
     # MiB bodies wait for its WINDOW_UPDATEs).
-    my @paths = ('/dyn/big.sh?mb=1&pause=1', '/static/a.txt',
-                 '/dyn/hello.sh', $m, '/gz/big.txt', '/static/b.css',
-                 '/dyn/parts.lua', '/proto/page.html');
+    my $later = "line 1, after a pause\nline 2, after a pause\n"
+              . "line 3, after a pause\n";
+    my @paths = ('/dyn/later.sh', '/static/a.txt', '/dyn/hello.sh', $m,
+                 '/gz/big.txt', '/static/b.css', '/dyn/parts.lua',
+                 '/dyn/big.sh?mb=1', '/proto/page.html');
     my %want = (
+        '/dyn/later.sh'  => [ 200, $later,
+                              digest_tag('text/plain', '', $later) ],
         '/static/a.txt'  => [ 304, '', $T ],
         '/dyn/hello.sh'  => [ 304, '', $D ],
         $m               => [ 304, '', $M ],
@@ -272,8 +276,8 @@ for my $w (@ways) {
         '/static/b.css'  => [ 200, file_bytes('static/b.css'),
                               tag_of('static/b.css') ],
         '/dyn/parts.lua' => [ 200, $lua->{body}, $lua->{fields}{etag} ],
-        '/dyn/big.sh?mb=1&pause=1' => [ 200, $zero, undef ],
-        '/proto/page.html'  => [ 200, $html, undef ],
+        '/dyn/big.sh?mb=1' => [ 200, $zero, undef ],
+        '/proto/page.html' => [ 200, $html, undef ],
     );
     my $copies = 5;
     my $run = nghttp([ map { "$w->{base}$_" } @paths ], %{ $w->{opt} },
