@@ -297,6 +297,7 @@ sub php_fpm_stop {
 END {
     local $?;
     php_fpm_stop();
+}
 
 # How often the validator store's pages (t/htdocs/store) ran for a URI:
 # page.lua counts per path and query, count.sh in all
