@@ -43,6 +43,8 @@ ok t_cmp(GET_RC('/ssitype/page.html', 'If-Modified-Since' => LM_DATE), 200,
          'SSI by type: nor the file\'s time');
 ok t_cmp(GET_RC('/ssitype/page.html', 'If-None-Match' => '*'), 200,
          'SSI by type: no 304 at all, as mod_include asks');
+# (the include as the tree has it)
+write_file('ssitype/part.txt', "part one\n");
 
 # mod_include's filter, added by type, asks for no 304 for every response
 # of the scope (its init runs whatever the type): an image too, as stock
