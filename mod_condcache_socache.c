@@ -405,12 +405,21 @@ void condcache_socache_child_init(apr_pool_t *pchild, server_rec *s)
         rv = apr_global_mutex_child_init(&condcache_store.mutex,
             apr_global_mutex_lockfile(condcache_store.mutex), pchild);
         if (rv != APR_SUCCESS) {
+            /* without its mutex, a store in this server is of no use to
+             * the child, and a mirror neither
+             */
+            int mirror_only = condcache_store.mirror != NULL;
+
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "CC00012: "
                          "CondCacheStore %s: its mutex did not open in this "
-                         "child: the child goes on without the store",
-                         condcache_store.spec);
-            condcache_store.instance = NULL;
-            return;
+                         "child: the child goes on without %s",
+                         condcache_store.spec,
+                         mirror_only ? "its mirror" : "the store");
+            condcache_store.mirror = NULL;
+            if (!mirror_only) {
+                condcache_store.instance = NULL;
+                return;
+            }
         }
     }
     if (condcache_store.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
@@ -655,6 +664,9 @@ static int condcache_mirror_get(request_rec *r, condcache_job *job)
                         (unsigned int)strlen(job->key), job->data, &job->len,
                         r->pool);
     apr_global_mutex_unlock(condcache_store.mutex);
+    if (rv != APR_SUCCESS) {
+        job->len = sizeof(job->data);
+    }
     return rv == APR_SUCCESS;
 }
 
