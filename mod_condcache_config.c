@@ -517,10 +517,32 @@ static const char *condcache_set_control(cmd_parms *cmd, void *dconf,
     if (!cc_control_find(controls->list, d.name)) {
         APR_ARRAY_PUSH(controls->list, cc_directive) = d;
     }
-    /* what these directives compose to beside a handler that sent none */
+    /* what these directives compose to beside a handler that sent none,
+     * and beside one that sent Expires (no s-maxage)
+     */
     controls->field = cc_control_compose(cmd->pool,
                           cc_control_merge(cmd->pool, NULL, controls->list,
                                            CC_MERGE_MERGE));
+    controls->list_beside_expires = controls->list;
+    controls->field_beside_expires = controls->field;
+    if (cc_control_find(controls->list, "s-maxage")) {
+        apr_array_header_t *rest = apr_array_make(cmd->pool,
+                                                  controls->list->nelts,
+                                                  sizeof(cc_directive));
+        int i;
+
+        for (i = 0; i < controls->list->nelts; i++) {
+            const cc_directive *c = &APR_ARRAY_IDX(controls->list, i,
+                                                   cc_directive);
+
+            if (strcasecmp(c->name, "s-maxage")) {
+                APR_ARRAY_PUSH(rest, cc_directive) = *c;
+            }
+        }
+        controls->list_beside_expires = rest;
+        controls->field_beside_expires = cc_control_compose(cmd->pool,
+            cc_control_merge(cmd->pool, NULL, rest, CC_MERGE_MERGE));
+    }
     return NULL;
 }
 

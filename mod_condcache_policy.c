@@ -187,27 +187,6 @@ static int condcache_last_modified(request_rec *r, const condcache_req *ctx,
     return field && cc_date_parse(field, r->request_time, lm);
 }
 
-/* The policy's directives but s-maxage: beside a handler's Expires, which
- * is its lifetime for every cache, a merge gives shared caches none of
- * their own (RFC 9111 5.2.2.10: s-maxage overrides Expires for them)
- */
-static apr_array_header_t *condcache_without_smaxage(
-    apr_pool_t *p, const apr_array_header_t *list)
-{
-    apr_array_header_t *out = apr_array_make(p, list->nelts,
-                                             sizeof(cc_directive));
-    int i;
-
-    for (i = 0; i < list->nelts; i++) {
-        const cc_directive *d = &APR_ARRAY_IDX(list, i, cc_directive);
-
-        if (strcasecmp(d->name, "s-maxage")) {
-            *(cc_directive *)apr_array_push(out) = *d;
-        }
-    }
-    return out;
-}
-
 /* what the policy did to one of the handler's fields, for the trace */
 static const char *condcache_did(const char *sent, const char *now,
                                  int merge)
@@ -313,11 +292,7 @@ static void condcache_apply_policy(request_rec *r,
         if (sent_expires && mode == CC_MERGE_MERGE) {
             expires = sent_expires;
             delta = -1;
-            if (controls && cc_control_find(controls->list, "s-maxage")) {
-                more = cc_control_compose(r->pool, condcache_without_smaxage(
-                                                       r->pool,
-                                                       controls->list));
-            }
+            more = controls ? controls->field_beside_expires : NULL;
         }
 
         if (immutable && (!controls
@@ -360,8 +335,7 @@ static void condcache_apply_policy(request_rec *r,
         }
         if (controls) {
             apr_array_cat(policy, lifetime_sent
-                                  ? condcache_without_smaxage(r->pool,
-                                                              controls->list)
+                                  ? controls->list_beside_expires
                                   : controls->list);
         }
         if (immutable && !cc_control_find(policy, "immutable")) {

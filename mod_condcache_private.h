@@ -109,6 +109,12 @@ typedef struct {
 typedef struct {
     apr_array_header_t *list;        /* cc_directive */
     const char *field;
+    /* the same without s-maxage, for a merge beside a handler's Expires,
+     * which is its lifetime for every cache (RFC 9111 5.2.2.10: s-maxage
+     * would override it for shared caches)
+     */
+    apr_array_header_t *list_beside_expires;
+    const char *field_beside_expires;
 } condcache_controls;
 
 #define CONDCACHE_STATUS_BYTES ((600 + 7) / 8)
