@@ -39,14 +39,6 @@ for my $f (qw(headers/a.txt fresh/a.txt neg/index.html.en)) {
     set_mtime($f);
 }
 
-# Expires - Date, in seconds, or undef without Expires
-sub expires_in {
-    my $r = shift;
-    my $e = $r->header('Expires');
-    return undef unless defined $e;
-    return str2time($e) - str2time($r->header('Date'));
-}
-
 my $imf = qr/^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/;
 
 for my $c (@cases) {

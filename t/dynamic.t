@@ -196,11 +196,7 @@ for my $c (['/gz/big.txt', 'gzip'], ['/gz/static-br/big.txt', 'br']) {
               . "Accept-Encoding: gzip\r\nIf-None-Match: $zt\r\n\r\n"
               . "GET /dyn/hello.sh HTTP/1.1\r\nHost: $host\r\n"
               . "Connection: close\r\n\r\n";
-    my $wire = '';
-    local $SIG{ALRM} = sub { die "no end of the connection\n" };
-    alarm 30;
-    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
-    alarm 0;
+    my $wire = read_to_end($sock);
     my @status = $wire =~ m{^HTTP/1\.1 (\d{3})}mg;
     ok t_cmp("@status", '304 304 200',
              'pipelined: 304, 304, 200, in order');

@@ -162,12 +162,12 @@ sub check_log {
         next if $after && $line =~ /\[socache_(?:memcache|redis):(?:error|crit)\].*scache_(?:mc|rd): /;
         push @bad, $line;
     }
-    my $stderr = CondCacheFarm::slurp("$srv->{root}/stderr_log");
+    my $stderr = slurp("$srv->{root}/stderr_log");
     $crash .= $stderr if $stderr =~ /AddressSanitizer|runtime error:|Segmentation/;
     # make itest-asan's log_path: reports of this server's processes
     for my $pid (@{ $srv->{pids} || [] }) {
         for my $f (grep { -e } "$t_logs/asan.$pid", "$t_logs/ubsan.$pid") {
-            $crash .= "$f:\n" . CondCacheFarm::slurp($f);
+            $crash .= "$f:\n" . slurp($f);
         }
     }
     ok t_cmp($crash // 'none', 'none', "$srv->{name}: no crash, no sanitizer report");

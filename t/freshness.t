@@ -23,21 +23,6 @@ for my $f (qw(fresh/a.txt fresh/b.css fresh/c.png fresh/d.gif
     set_mtime($f) if -e file_path($f);
 }
 
-# Cache-Control lines of a response: there must be exactly one.
-sub cc {
-    my $r = shift;
-    my @lines = $r->headers->header('Cache-Control');
-    return @lines == 1 ? $lines[0] : scalar(@lines) . " lines: @lines";
-}
-
-# Expires - Date, in seconds, or undef without Expires
-sub expires_in {
-    my $r = shift;
-    my $e = $r->header('Expires');
-    return undef unless defined $e;
-    return str2time($e) - str2time($r->header('Date'));
-}
-
 # --- one scope: default, exact type, wildcard ---------------------------
 my $r = GET '/fresh/a.txt';
 ok t_cmp(cc($r), 'max-age=3600, public', 'default lifetime, scope control');

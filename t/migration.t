@@ -27,11 +27,6 @@ sub max_age {
     return $cc =~ /(?:^|,\s*)max-age=(-?\d+)/ ? $1 : undef;
 }
 
-sub expires_in {
-    my $r = shift;
-    return str2time($r->header('Expires')) - str2time($r->header('Date'));
-}
-
 for my $f (sort keys %files) {
     my $theirs = GET "/migrate/expires/$f";
     my $ours = GET "/migrate/condcache/$f";

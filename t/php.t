@@ -27,7 +27,6 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest;
 use Apache::TestUtil;
-use HTTP::Date qw(str2time);
 use IO::Select ();
 use IO::Socket::INET ();
 use Time::HiRes qw(time);
@@ -105,20 +104,6 @@ sub arrived {
         return $p->[0] if index($all, $text) >= 0;
     }
     return undef;
-}
-
-# one Cache-Control line (there must be exactly one), or what there is
-sub cc {
-    my $r = shift;
-    my @lines = $r->headers->header('Cache-Control');
-    return @lines == 1 ? $lines[0] : scalar(@lines) . " lines: @lines";
-}
-
-sub expires_in {
-    my $r = shift;
-    my @e = $r->headers->header('Expires');
-    return @e == 1 ? str2time($e[0]) - str2time($r->header('Date'))
-                   : scalar(@e) . ' Expires fields';
 }
 
 my $PLAIN = "a php page without validators\n";
@@ -403,10 +388,3 @@ ok t_cmp(scalar(@fpm_lines), 0,
          "no warning or error of php-fpm:\n" . join "\n", @fpm_lines);
 
 php_fpm_stop();
-
-sub slurp {
-    my $f = shift;
-    open my $fh, '<', $f or return '';
-    local $/;
-    return scalar <$fh>;
-}

@@ -57,11 +57,7 @@ for my $case (['414', 'GET /' . ('a' x 9000) . ' HTTP/1.1'],
     my ($want, $line) = @$case;
     my $sock = Apache::TestRequest::vhost_socket('condcache_errors');
     print $sock "$line\r\nHost: localhost\r\n\r\n";
-    my $wire = '';
-    local $SIG{ALRM} = sub { die "no end of the connection\n" };
-    alarm 30;
-    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
-    alarm 0;
+    my $wire = read_to_end($sock);
     my ($status) = $wire =~ m{\AHTTP/1\.1 (\d{3}) };
     ok t_cmp($status // 'no response', $want,
              "an unreadable request line: $want, and the server answers");

@@ -389,19 +389,13 @@ sub httpd {
                      access_log => "$root/access_log" };
         }
         stop($pid, 'TERM', 10);
-        $last = slurp("$root/stderr_log") . slurp("$root/error_log");
+        $last = CondCacheTest::slurp("$root/stderr_log")
+            . CondCacheTest::slurp("$root/error_log");
         # another process took the port between free_port and httpd
         next if $last =~ /Address already in use/;
         last;
     }
     die "httpd $o{name} did not start:\n$last";
-}
-
-sub slurp {
-    my $f = shift;
-    open my $fh, '<', $f or return '';
-    local $/;
-    return scalar <$fh>;
 }
 
 sub httpd_conf {

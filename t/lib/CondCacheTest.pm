@@ -7,6 +7,7 @@ use Exporter 'import';
 use Apache::Test ();
 use Apache::TestUtil ();
 use Apache::TestRequest ();
+use HTTP::Date ();
 use HTTP::Request ();
 use IO::Socket::INET ();
 use IO::Socket::UNIX ();
@@ -19,7 +20,7 @@ our @EXPORT = qw(docroot file_path set_mtime tag_of http_date note_for
                  LM_SECS LM_DATE free_port wait_for stop xxh128_hex
                  own_server_conf php_fpm_bin php_fpm_start php_fpm_stop
                  note_by_id tls_ca base_url curl_request curl_parallel
-                 nghttp store_runs);
+                 nghttp store_runs slurp cc expires_in read_to_end);
 
 # The modification time every test file gets: Sun, 06 Nov 1994 08:49:37
 use constant LM_SECS => 784111777;
@@ -365,11 +366,42 @@ sub parse_fields {
     return \%f;
 }
 
+# a file's bytes ('' for none)
 sub slurp {
     my $file = shift;
     open my $fh, '<:raw', $file or return '';
     local $/;
     return scalar <$fh>;
+}
+
+# a response's Cache-Control: there must be exactly one line
+sub cc {
+    my $r = shift;
+    my @lines = $r->headers->header('Cache-Control');
+    return @lines == 1 ? $lines[0] : scalar(@lines) . " lines: @lines";
+}
+
+# Expires - Date, in seconds: undef without Expires, and there must not
+# be more than one
+sub expires_in {
+    my $r = shift;
+    my @e = $r->headers->header('Expires');
+    return undef unless @e;
+    return @e == 1 ? HTTP::Date::str2time($e[0])
+                     - HTTP::Date::str2time($r->header('Date'))
+                   : scalar(@e) . ' Expires fields';
+}
+
+# all a server sends on $sock until it closes the connection; 30 seconds
+# at most, so that a stall fails the test instead of hanging it
+sub read_to_end {
+    my $sock = shift;
+    my $wire = '';
+    local $SIG{ALRM} = sub { die "no end of the connection\n" };
+    alarm 30;
+    while (sysread($sock, my $buf, 65536)) { $wire .= $buf }
+    alarm 0;
+    return $wire;
 }
 
 # curl's options for a protocol: 'http1.1', 'http2' (ALPN over TLS, or
